@@ -1,0 +1,64 @@
+// buildApp(deps): global hooks and each module's routes. No logic lives here.
+import { randomUUID } from 'node:crypto';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import type { AppDeps } from './app-deps.ts';
+import { registerGuard } from './http/guard.ts';
+import { registerMetrics } from './http/metrics.ts';
+import { registerOpenApi } from './http/openapi.ts';
+import { registerProblemHandlers } from './http/problem.ts';
+import { auditRoutes } from './modules/audit/routes.ts';
+import { authRoutes } from './modules/auth/routes.ts';
+import { resolveAccessToken } from './modules/auth/service.ts';
+import { environmentRoutes } from './modules/environments/routes.ts';
+import { healthRoutes } from './modules/health/routes.ts';
+import { memberRoutes } from './modules/members/routes.ts';
+import { orgRoutes } from './modules/orgs/routes.ts';
+import { workspaceRoutes } from './modules/workspaces/routes.ts';
+import { loggerOptions } from './platform/logger.ts';
+
+export interface BuildOptions {
+  /** false silences logs (tests). Default: JSON logs at config.logLevel. */
+  logger?: false;
+}
+
+// A caller's request id is reused (for tracing across services) only if it is short and plain.
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions(deps.config.logLevel),
+    trustProxy: deps.config.trustProxy,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: {
+      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
+    },
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    reply.header('x-content-type-options', 'nosniff');
+    // API responses carry tokens and tenant data: never cache them anywhere.
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  registerProblemHandlers(app);
+  registerGuard(app, { resolveBearer: (token) => resolveAccessToken(deps, token) });
+  const metrics = registerMetrics(app);
+  await registerOpenApi(app, deps.config.publicUrl);
+
+  await app.register(healthRoutes, { deps, metrics });
+  await app.register(authRoutes, { deps });
+  await app.register(orgRoutes, { deps });
+  await app.register(memberRoutes, { deps });
+  await app.register(workspaceRoutes, { deps });
+  await app.register(environmentRoutes, { deps });
+  await app.register(auditRoutes, { deps });
+  return app;
+}

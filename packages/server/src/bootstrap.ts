@@ -1,0 +1,59 @@
+// Wires the deps from config: database (migrated), master key, signing keys, limiter. Shared by
+// main.ts and the tests, so tests run exactly what production runs.
+import { type BuildOptions, buildApp } from './app.ts';
+import type { AppDeps } from './app-deps.ts';
+import type { Config } from './config.ts';
+import { type DatabaseOptions, openDatabase } from './db/database.ts';
+import { loadMasterKey } from './platform/envelope.ts';
+import { RateLimiter } from './platform/rate-limiter.ts';
+import { SigningKeyring } from './platform/signing-keys.ts';
+import { Vault } from './platform/vault.ts';
+
+export interface Orgplane {
+  app: Awaited<ReturnType<typeof buildApp>>;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export async function startOrgplane(
+  config: Config,
+  database: DatabaseOptions,
+  options: BuildOptions = {},
+): Promise<Orgplane> {
+  const masterKey = loadMasterKey(config.masterKey, config.dataDir);
+  const opened = await openDatabase(database);
+  try {
+    await opened.migrate();
+    const keys = new SigningKeyring(opened.db, masterKey, config.publicUrl, config.accessTokenTtlSeconds * 2);
+    await keys.init();
+    const deps: AppDeps = {
+      config,
+      db: opened.db,
+      vault: new Vault(masterKey),
+      keys,
+      limiter: new RateLimiter(opened.db),
+      isReady: async () => {
+        try {
+          return (await opened.pending()).length === 0;
+        } catch {
+          return false;
+        }
+      },
+    };
+    const app = await buildApp(deps, options);
+    const sweeper = setInterval(() => deps.limiter.sweep().catch(() => undefined), 60_000);
+    sweeper.unref();
+    return {
+      app,
+      deps,
+      close: async () => {
+        clearInterval(sweeper);
+        await app.close();
+        await opened.close();
+      },
+    };
+  } catch (error) {
+    await opened.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,110 @@
+// The only reader of process.env. Everything else receives a typed, validated Config.
+import path from 'node:path';
+
+export interface RateLimitRule {
+  /** Allowed events in one window. */
+  max: number;
+  windowSeconds: number;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Unset → embedded PGlite in dataDir. */
+  databaseUrl: string | null;
+  dataDir: string;
+  publicUrl: string;
+  /** Raw master key material from ORGPLANE_MASTER_KEY (base64 or hex of 32 bytes), if given. */
+  masterKey: string | null;
+  smtpUrl: string | null;
+  allowSignup: boolean;
+  platformAdminEmails: ReadonlySet<string>;
+  logLevel: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  rateLimits: {
+    loginFailuresPerAccount: RateLimitRule;
+    loginFailuresPerIp: RateLimitRule;
+    signupPerIp: RateLimitRule;
+  };
+  /** Trust X-Forwarded-For from a proxy in front of Orgplane. */
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+  if (['false', '0', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${env[name]}"`);
+}
+
+function rule(env: Env, prefix: string, max: number, windowSeconds: number): RateLimitRule {
+  return {
+    max: integer(env, `${prefix}_MAX`, max, 1, 1_000_000),
+    windowSeconds: integer(env, `${prefix}_WINDOW_SECONDS`, windowSeconds, 1, 86_400 * 7),
+  };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65_535);
+  const publicUrl = (env.ORGPLANE_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, '');
+  try {
+    new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`ORGPLANE_PUBLIC_URL must be an absolute URL, got "${publicUrl}"`);
+  }
+  const databaseUrl = env.DATABASE_URL?.trim() || null;
+  const masterKey = env.ORGPLANE_MASTER_KEY?.trim() || null;
+  if (databaseUrl && !masterKey) {
+    // Every node sharing one database must share one master key; a generated file cannot be shared.
+    throw new ConfigError(
+      'ORGPLANE_MASTER_KEY is required when DATABASE_URL is set (32 random bytes, base64 or hex: `openssl rand -base64 32`)',
+    );
+  }
+  return {
+    port,
+    host: env.HOST || '0.0.0.0',
+    databaseUrl,
+    dataDir: path.resolve(env.ORGPLANE_DATA_DIR || '.orgplane'),
+    publicUrl,
+    masterKey,
+    smtpUrl: env.SMTP_URL?.trim() || null,
+    allowSignup: boolean(env, 'ORGPLANE_ALLOW_SIGNUP', true),
+    platformAdminEmails: new Set(
+      (env.ORGPLANE_PLATFORM_ADMIN_EMAILS ?? '')
+        .split(',')
+        .map((email) => email.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+    logLevel: env.LOG_LEVEL || 'info',
+    accessTokenTtlSeconds: integer(env, 'ORGPLANE_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    refreshTokenTtlSeconds: integer(
+      env,
+      'ORGPLANE_REFRESH_TOKEN_TTL_SECONDS',
+      30 * 86_400,
+      300,
+      365 * 86_400,
+    ),
+    rateLimits: {
+      loginFailuresPerAccount: rule(env, 'ORGPLANE_LOGIN_ACCOUNT_LIMIT', 10, 15 * 60),
+      loginFailuresPerIp: rule(env, 'ORGPLANE_LOGIN_IP_LIMIT', 100, 15 * 60),
+      signupPerIp: rule(env, 'ORGPLANE_SIGNUP_IP_LIMIT', 30, 3600),
+    },
+    trustProxy: boolean(env, 'ORGPLANE_TRUST_PROXY', false),
+  };
+}

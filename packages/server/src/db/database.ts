@@ -1,0 +1,84 @@
+// Opens the database: real PostgreSQL via `pg` when a URL is given, otherwise embedded PGlite in
+// the data directory. Both speak the same SQL, so migrations, repos and tests are shared.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { migrate, pendingMigrations, type ScriptRunner } from './migrate.ts';
+import type { Database, Db } from './schema.ts';
+
+export interface DatabaseOptions {
+  /** postgres://… ; null → embedded PGlite. */
+  url: string | null;
+  /** Embedded data directory; null → in memory (tests). */
+  dataDir: string | null;
+  /** Schema to work in on PostgreSQL (tests isolate themselves this way). */
+  schema?: string;
+  poolSize?: number;
+}
+
+export interface OpenDatabase {
+  db: Db;
+  kind: 'postgres' | 'pglite';
+  /** Applies pending migrations (safe when several nodes call it at once). */
+  migrate(): Promise<string[]>;
+  pending(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
+  return options.url ? openPostgres(options.url, options) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<OpenDatabase> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Migrations hold a session-level advisory lock, so they need one client for their whole run.
+  const withClient = async <T>(work: (runner: ScriptRunner) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      return await work({
+        exec: async (script) => void (await client.query(script)),
+        rows: async <R>(query: string) => (await client.query(query)).rows as R[],
+      });
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    db,
+    kind: 'postgres',
+    migrate: () => withClient((runner) => migrate(runner)),
+    pending: () => withClient((runner) => pendingMigrations(runner)),
+    close: () => db.destroy(),
+  };
+}
+
+async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
+  let client: PGlite;
+  if (dataDir) {
+    const dir = path.join(dataDir, 'pgdata');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    client = await PGlite.create(dir);
+  } else {
+    client = await PGlite.create();
+  }
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
+  const runner: ScriptRunner = {
+    exec: async (script) => void (await client.exec(script)),
+    rows: async <R>(query: string) => (await client.query<R>(query)).rows,
+  };
+  return {
+    db,
+    kind: 'pglite',
+    migrate: () => migrate(runner),
+    pending: () => pendingMigrations(runner),
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,144 @@
+// Kysely's view of the tables (see migrations/). Generated<> marks columns with database defaults.
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** A timestamp column with a database default (now()). */
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T = Record<string, unknown>> = ColumnType<T, string, string>;
+
+export type OrgRole = 'owner' | 'admin' | 'member' | 'viewer';
+export type OrgStatus = 'active' | 'suspended' | 'archived';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string;
+  allow_cli_login_access: Generated<boolean>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface OrganizationsTable {
+  id: string;
+  name: string;
+  slug: string;
+  status: Generated<OrgStatus>;
+  primary_domain: string | null;
+  industry: string | null;
+  contact_email: string | null;
+  billing_email: string | null;
+  support_tier: Generated<'community' | 'standard' | 'premium' | 'enterprise'>;
+  created_by: string | null;
+  status_changed_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface OrgDataKeysTable {
+  org_id: string;
+  wrapped_key: string;
+  master_key_id: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: OrgRole;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface WorkspacesTable {
+  org_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface EnvironmentsTable {
+  org_id: string;
+  workspace_id: string;
+  id: string;
+  name: string;
+  slug: string;
+  tier: 'dev' | 'stage' | 'prod';
+  deployment_host: 'localhost' | 'cloudrun' | 'aws';
+  execution_backend: Json;
+  cloud_credentials_sealed: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: Json;
+  private_jwk_sealed: string;
+  master_key_id: string;
+  status: 'active' | 'retired';
+  created_at: DefaultTimestamp;
+  retired_at: NullableTimestamp;
+}
+
+export interface RefreshTokenFamiliesTable {
+  id: string;
+  user_id: string;
+  org_id: string | null;
+  created_at: DefaultTimestamp;
+  revoked_at: NullableTimestamp;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  family_id: string;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
+export interface RateLimitCountersTable {
+  key: string;
+  count: number;
+  window_ends_at: Timestamp;
+}
+
+export interface AuditLogsTable {
+  org_id: string;
+  id: string;
+  occurred_at: DefaultTimestamp;
+  actor_type: string;
+  actor_id: string | null;
+  actor_email: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+  user_agent: string | null;
+  metadata: Json;
+}
+
+export interface Database {
+  users: UsersTable;
+  organizations: OrganizationsTable;
+  org_data_keys: OrgDataKeysTable;
+  memberships: MembershipsTable;
+  workspaces: WorkspacesTable;
+  environments: EnvironmentsTable;
+  signing_keys: SigningKeysTable;
+  refresh_token_families: RefreshTokenFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  rate_limit_counters: RateLimitCountersTable;
+  audit_logs: AuditLogsTable;
+}
+
+export type Db = Kysely<Database>;
+/** A database handle or an open transaction: repos accept either. */
+export type Executor = Kysely<Database> | Transaction<Database>;

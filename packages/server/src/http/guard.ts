@@ -1,0 +1,110 @@
+// Every route declares who may call it in its `config`; this hook enforces it before the body is
+// validated, so a caller who may not see an org learns nothing about it (404), whatever they send.
+//
+//   config: { auth: 'public' }                               anyone
+//   config: { auth: 'user' }                                 any signed-in user (user-level routes)
+//   config: { auth: 'org', permission: 'read:workspaces' }   /orgs/{org_id}/… of the credential's org
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Permission } from '../access/permissions.ts';
+import { isUuid } from '../platform/ids.ts';
+import type { Actor, CredentialResolver, Principal } from './principal.ts';
+import { problems } from './problem.ts';
+
+export type AuthMode = 'public' | 'user' | 'org';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: AuthMode;
+    permission?: Permission;
+    /** Owners keep this route while their org is archived or suspended (read it, restore it). */
+    ownerWhenInactive?: boolean;
+    /** Platform admins may call this route on any org, member or not. */
+    platformAdmin?: boolean;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    /** The org the request acts in, once the guard has allowed it. */
+    orgId: string | null;
+  }
+}
+
+function credentialOf(request: FastifyRequest): string | null {
+  // Seed 003: when both are present, the API key takes precedence.
+  const apiKey = request.headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey !== '') return apiKey;
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw problems.unauthorized('The Authorization header must be "Bearer <token>".');
+  return match[1] ?? null;
+}
+
+export function registerGuard(app: FastifyInstance, resolver: CredentialResolver): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('orgId', null);
+
+  app.addHook('preValidation', async (request) => {
+    const config = request.routeOptions.config;
+    const mode = config.auth;
+    if (mode === undefined || mode === 'public') return;
+
+    const credential = credentialOf(request);
+    if (!credential) throw problems.unauthorized();
+    const principal = await resolver.resolveBearer(credential);
+    if (!principal)
+      throw problems.unauthorized('The credential is invalid, expired or revoked.', 'invalid_credential');
+    request.principal = principal;
+    if (mode === 'user') return;
+
+    const orgId = (request.params as { org_id?: string }).org_id ?? '';
+    const actingAsPlatformAdmin = config.platformAdmin === true && principal.isPlatformAdmin;
+    if (!actingAsPlatformAdmin) {
+      // Another org — or one this credential does not act in — is indistinguishable from none.
+      if (!isUuid(orgId) || orgId !== principal.orgId || !principal.role)
+        throw problems.notFound('Organization');
+      if (principal.orgStatus !== 'active' && !(config.ownerWhenInactive && principal.role === 'owner')) {
+        throw problems.forbidden(
+          `org_${principal.orgStatus}`,
+          `This organization is ${principal.orgStatus}; its credentials are stopped until it is restored.`,
+        );
+      }
+      const permission = config.permission;
+      if (!permission) throw new Error(`route ${request.routeOptions.url} declares no permission`);
+      if (!principal.permissions.has(permission)) {
+        throw problems.forbidden(
+          'permission_denied',
+          `Your role (${principal.role}) does not grant ${permission}, which this action needs.`,
+        );
+      }
+    } else if (!isUuid(orgId)) {
+      throw problems.notFound('Organization');
+    }
+    request.orgId = orgId;
+  });
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.principal) throw problems.unauthorized();
+  const userAgent = request.headers['user-agent'];
+  return {
+    principal: request.principal,
+    ip: request.ip,
+    requestId: request.id,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
+  };
+}
+
+export function originOf(request: FastifyRequest) {
+  const userAgent = request.headers['user-agent'];
+  return {
+    ip: request.ip,
+    requestId: request.id,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
+  };
+}
+
+/** The org the guard allowed this request to act in. */
+export function scopeOf(request: FastifyRequest): string {
+  if (!request.orgId) throw new Error('scopeOf() used on a route without auth: "org"');
+  return request.orgId;
+}

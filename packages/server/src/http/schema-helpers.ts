@@ -1,0 +1,24 @@
+// Small schema builders shared by every module's schemas.ts, so the OpenAPI document reads well.
+import { type TSchema, Type } from 'typebox';
+
+export const StringEnum = <const T extends readonly string[]>(
+  values: T,
+  options: Record<string, unknown> = {},
+) => Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...options });
+
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Uuid = (options: Record<string, unknown> = {}) => Type.String({ format: 'uuid', ...options });
+
+export const Timestamp = () => Type.String({ format: 'date-time' });
+
+export const JsonObject = (options: Record<string, unknown> = {}) =>
+  Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, ...options });
+
+export const Email = (options: Record<string, unknown> = {}) =>
+  Type.String({ format: 'email', maxLength: 254, ...options });
+
+/** `{org_id}` path parameter, plus any further ids of the route. */
+export const OrgParams = Type.Object({ org_id: Uuid() });
+
+export const NoContent = Type.Null({ description: 'No content' });

@@ -1,0 +1,76 @@
+// The append-only audit log. `record` is always called with the transaction of the change it
+// describes, so a change and its audit entry commit or roll back together.
+import type { Executor } from '../../db/schema.ts';
+import { type Page, toPage } from '../../http/pagination.ts';
+import type { Actor, RequestOrigin } from '../../http/principal.ts';
+import { newId } from '../../platform/ids.ts';
+import { type AuditFilter, type AuditRow, insertAudit, listAudit } from './repo.ts';
+
+/** Who did it and from where. Users act through requests; the system acts on its own. */
+export interface AuditActor extends RequestOrigin {
+  type: 'user' | 'system';
+  id: string | null;
+  email: string | null;
+}
+
+export interface AuditEntry {
+  action: string;
+  targetType?: string;
+  targetId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export function auditActorOf(actor: Actor): AuditActor {
+  return {
+    type: 'user',
+    id: actor.principal.userId,
+    email: actor.principal.email,
+    ip: actor.ip,
+    requestId: actor.requestId,
+    userAgent: actor.userAgent,
+  };
+}
+
+export function userActor(origin: RequestOrigin, user: { id: string; email: string }): AuditActor {
+  return { ...origin, type: 'user', id: user.id, email: user.email };
+}
+
+export async function recordAudit(
+  db: Executor,
+  orgId: string,
+  actor: AuditActor,
+  entry: AuditEntry,
+): Promise<void> {
+  await insertAudit(db, {
+    org_id: orgId,
+    id: newId(),
+    actor_type: actor.type,
+    actor_id: actor.id,
+    actor_email: actor.email,
+    action: entry.action,
+    target_type: entry.targetType ?? null,
+    target_id: entry.targetId ?? null,
+    ip: actor.ip,
+    request_id: actor.requestId,
+    user_agent: actor.userAgent,
+    metadata: JSON.stringify(entry.metadata ?? {}),
+  });
+}
+
+export function presentAudit(row: AuditRow) {
+  return {
+    id: row.id,
+    occurred_at: row.occurred_at.toISOString(),
+    action: row.action,
+    actor: { type: row.actor_type, id: row.actor_id, email: row.actor_email },
+    target: row.target_type ? { type: row.target_type, id: row.target_id } : null,
+    ip: row.ip,
+    request_id: row.request_id,
+    user_agent: row.user_agent,
+    metadata: row.metadata,
+  };
+}
+
+export async function listAuditLogs(db: Executor, orgId: string, filter: AuditFilter, page: Page) {
+  return toPage(await listAudit(db, orgId, filter, page), page, presentAudit);
+}

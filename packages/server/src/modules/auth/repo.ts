@@ -1,0 +1,157 @@
+// SQL for users, sign-in sessions (refresh-token families) and refresh tokens.
+import { sql } from 'kysely';
+import type { Executor, OrgRole, OrgStatus } from '../../db/schema.ts';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  name: string | null;
+  password_hash: string;
+  allow_cli_login_access: boolean;
+  created_at: Date;
+}
+
+/** Inserts the user unless the email (case-insensitive) is taken; null then. */
+export async function insertUser(
+  db: Executor,
+  user: { id: string; email: string; name: string | null; password_hash: string },
+) {
+  const row = await db
+    .insertInto('users')
+    .values(user)
+    .onConflict((oc) => oc.expression(sql`lower(email)`).doNothing())
+    .returningAll()
+    .executeTakeFirst();
+  return (row as UserRow | undefined) ?? null;
+}
+
+export async function findUserByEmail(db: Executor, email: string) {
+  return (
+    ((await db
+      .selectFrom('users')
+      .selectAll()
+      .where(sql`lower(email)`, '=', email.toLowerCase())
+      .executeTakeFirst()) as UserRow | undefined) ?? null
+  );
+}
+
+export async function findMembership(db: Executor, orgId: string, userId: string) {
+  return (
+    (await db
+      .selectFrom('memberships as m')
+      .innerJoin('organizations as o', 'o.id', 'm.org_id')
+      .select(['m.role', 'o.name', 'o.status'])
+      .where('m.org_id', '=', orgId)
+      .where('m.user_id', '=', userId)
+      .executeTakeFirst()) ?? null
+  );
+}
+
+/** The org a session starts in when none is asked for: the user's oldest membership. */
+export async function defaultOrgOf(db: Executor, userId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('memberships')
+    .select('org_id')
+    .where('user_id', '=', userId)
+    .orderBy('created_at')
+    .orderBy('org_id')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.org_id ?? null;
+}
+
+export async function insertFamily(
+  db: Executor,
+  family: { id: string; user_id: string; org_id: string | null },
+) {
+  await db.insertInto('refresh_token_families').values(family).execute();
+}
+
+export async function insertRefreshToken(
+  db: Executor,
+  token: { id: string; family_id: string; token_hash: string; expires_at: Date },
+) {
+  await db.insertInto('refresh_tokens').values(token).execute();
+}
+
+/**
+ * Marks a refresh token used, atomically: of any number of concurrent calls with one token, exactly
+ * one gets the row back. Only a live token (unused, unexpired, family not revoked) qualifies.
+ */
+export async function consumeRefreshToken(db: Executor, tokenHash: string) {
+  return (
+    (await db
+      .updateTable('refresh_tokens as t')
+      .from('refresh_token_families as f')
+      .set({ used_at: sql<Date>`now()` })
+      .whereRef('f.id', '=', 't.family_id')
+      .where('t.token_hash', '=', tokenHash)
+      .where('t.used_at', 'is', null)
+      .where('t.expires_at', '>', sql<Date>`now()`)
+      .where('f.revoked_at', 'is', null)
+      .returning(['t.family_id', 'f.user_id', 'f.org_id'])
+      .executeTakeFirst()) ?? null
+  );
+}
+
+export async function findRefreshToken(db: Executor, tokenHash: string) {
+  return (
+    (await db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('refresh_token_families as f', 'f.id', 't.family_id')
+      .select(['t.family_id', 't.used_at', 'f.user_id', 'f.org_id', 'f.revoked_at'])
+      .where('t.token_hash', '=', tokenHash)
+      .executeTakeFirst()) ?? null
+  );
+}
+
+export async function revokeFamily(db: Executor, familyId: string, reason: string) {
+  await db
+    .updateTable('refresh_token_families')
+    .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
+    .where('id', '=', familyId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+export interface CallerRow {
+  id: string;
+  email: string;
+  role: OrgRole | null;
+  org_name: string | null;
+  org_status: OrgStatus | null;
+  session_revoked: boolean;
+}
+
+/**
+ * Everything needed to authorise one request, in one indexed query: the user, their current role
+ * in the token's org (so a demotion or removal takes effect at once), the org's status, and
+ * whether the token's session was ended (logout, reuse detection).
+ */
+export async function findCaller(
+  db: Executor,
+  userId: string,
+  orgId: string | null,
+  sessionId: string | null,
+) {
+  const row = await db
+    .selectFrom('users as u')
+    .leftJoin('memberships as m', (join) => join.onRef('m.user_id', '=', 'u.id').on('m.org_id', '=', orgId))
+    .leftJoin('organizations as o', 'o.id', 'm.org_id')
+    .leftJoin('refresh_token_families as f', (join) =>
+      join.on('f.id', '=', sessionId).onRef('f.user_id', '=', 'u.id'),
+    )
+    .select([
+      'u.id',
+      'u.email',
+      'm.role',
+      'o.name as org_name',
+      'o.status as org_status',
+      sql<boolean>`(${sessionId}::uuid IS NOT NULL AND (f.id IS NULL OR f.revoked_at IS NOT NULL))`.as(
+        'session_revoked',
+      ),
+    ])
+    .where('u.id', '=', userId)
+    .executeTakeFirst();
+  return (row as CallerRow | undefined) ?? null;
+}

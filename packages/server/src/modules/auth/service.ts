@@ -1,0 +1,302 @@
+// First-party sign-in: signup, login, refresh rotation with reuse detection, logout, org switching,
+// and turning a presented access token into a Principal.
+
+import { permissionsOf } from '../../access/permissions.ts';
+import type { AppDeps } from '../../app-deps.ts';
+import type { Executor, OrgRole } from '../../db/schema.ts';
+import type { Actor, Principal, RequestOrigin } from '../../http/principal.ts';
+import { generateSecret, sha256Hex } from '../../platform/crypto.ts';
+import { newId } from '../../platform/ids.ts';
+import {
+  hashPassword,
+  passwordProblem,
+  verifyAgainstDecoy,
+  verifyPassword,
+} from '../../platform/passwords.ts';
+import { auditActorOf, recordAudit, userActor } from '../audit/service.ts';
+import { createOrganization } from '../orgs/service.ts';
+import { authErrors } from './errors.ts';
+import {
+  consumeRefreshToken,
+  defaultOrgOf,
+  findCaller,
+  findMembership,
+  findRefreshToken,
+  findUserByEmail,
+  insertFamily,
+  insertRefreshToken,
+  insertUser,
+  revokeFamily,
+  type UserRow,
+} from './repo.ts';
+
+const REFRESH_TOKEN_PREFIX = 'opr_';
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+}
+
+// ── signup ────────────────────────────────────────────────────────────────────────────────────
+
+export async function signup(
+  deps: AppDeps,
+  origin: RequestOrigin,
+  input: { email: string; password: string; name?: string },
+) {
+  if (!deps.config.allowSignup) throw authErrors.signupDisabled();
+  const limit = await deps.limiter.hit(`signup:ip:${origin.ip}`, deps.config.rateLimits.signupPerIp);
+  if (limit.count > deps.config.rateLimits.signupPerIp.max)
+    throw authErrors.tooManyAttempts(limit.retryAfterSeconds);
+  const email = input.email.trim();
+  const weakness = passwordProblem(input.password, email);
+  if (weakness) throw authErrors.weakPassword(weakness);
+  const name = input.name?.trim() || null;
+  const passwordHash = await hashPassword(input.password);
+
+  return deps.db.transaction().execute(async (trx) => {
+    const user = await insertUser(trx, { id: newId(), email, name, password_hash: passwordHash });
+    if (!user) throw authErrors.emailTaken();
+    const personalName = `${name ?? email.split('@')[0]}'s organization`;
+    const org = await createOrganization(deps, trx, user, userActor(origin, user), {
+      name: personalName.slice(0, 200),
+      slug: undefined,
+      contact_email: email,
+    });
+    await recordAudit(trx, org.id, userActor(origin, user), {
+      action: 'user.signed_up',
+      targetType: 'user',
+      targetId: user.id,
+    });
+    return {
+      user: { id: user.id, email: user.email, name: user.name },
+      organization: { id: org.id, name: org.name, slug: org.slug },
+    };
+  });
+}
+
+// ── login ─────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Failed attempts are counted per account and per IP. Every attempt is counted *before* the
+ * password is checked (one atomic increment), so parallel guesses cannot exceed the limit; a
+ * successful attempt takes its own count back.
+ */
+export async function login(
+  deps: AppDeps,
+  origin: RequestOrigin,
+  input: { email: string; password: string; org_id?: string },
+): Promise<TokenPair> {
+  const rules = deps.config.rateLimits;
+  const accountKey = `login:account:${input.email.trim().toLowerCase()}`;
+  const ipKey = `login:ip:${origin.ip}`;
+  const [account, ip] = await Promise.all([
+    deps.limiter.hit(accountKey, rules.loginFailuresPerAccount),
+    deps.limiter.hit(ipKey, rules.loginFailuresPerIp),
+  ]);
+  const overAccount = account.count > rules.loginFailuresPerAccount.max;
+  const overIp = ip.count > rules.loginFailuresPerIp.max;
+  if (overAccount || overIp) {
+    throw authErrors.tooManyAttempts(
+      Math.max(overAccount ? account.retryAfterSeconds : 0, overIp ? ip.retryAfterSeconds : 0),
+    );
+  }
+
+  const user = await findUserByEmail(deps.db, input.email.trim());
+  const valid = user
+    ? await verifyPassword(user.password_hash, input.password)
+    : await verifyAgainstDecoy(input.password);
+  if (!user || !valid) {
+    if (user) await auditLoginFailure(deps, origin, user);
+    throw authErrors.invalidCredentials();
+  }
+  await Promise.all([deps.limiter.reset(accountKey), deps.limiter.release(ipKey)]);
+
+  let orgId: string | null;
+  if (input.org_id) {
+    if (!(await findMembership(deps.db, input.org_id, user.id))) throw authErrors.orgNotFound();
+    orgId = input.org_id;
+  } else {
+    orgId = await defaultOrgOf(deps.db, user.id);
+  }
+  return deps.db.transaction().execute(async (trx) => {
+    const tokens = await startSession(deps, trx, user, orgId);
+    if (orgId) {
+      await recordAudit(trx, orgId, userActor(origin, user), {
+        action: 'auth.login',
+        targetType: 'user',
+        targetId: user.id,
+      });
+    }
+    return tokens;
+  });
+}
+
+async function auditLoginFailure(deps: AppDeps, origin: RequestOrigin, user: UserRow) {
+  const orgId = await defaultOrgOf(deps.db, user.id);
+  if (!orgId) return;
+  await recordAudit(deps.db, orgId, userActor(origin, user), {
+    action: 'auth.login_failed',
+    targetType: 'user',
+    targetId: user.id,
+    metadata: { reason: 'invalid_password' },
+  });
+}
+
+// ── sessions and tokens ───────────────────────────────────────────────────────────────────────
+
+async function startSession(deps: AppDeps, trx: Executor, user: { id: string }, orgId: string | null) {
+  const familyId = newId();
+  await insertFamily(trx, { id: familyId, user_id: user.id, org_id: orgId });
+  return issueTokens(deps, trx, user.id, orgId, familyId);
+}
+
+async function issueTokens(
+  deps: AppDeps,
+  trx: Executor,
+  userId: string,
+  orgId: string | null,
+  familyId: string,
+) {
+  const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
+  await insertRefreshToken(trx, {
+    id: newId(),
+    family_id: familyId,
+    token_hash: sha256Hex(refreshToken),
+    expires_at: new Date(Date.now() + deps.config.refreshTokenTtlSeconds * 1000),
+  });
+  const membership = orgId ? await findMembership(trx, orgId, userId) : null;
+  const role = membership?.role ?? null;
+  const ttl = deps.config.accessTokenTtlSeconds;
+  const accessToken = await deps.keys.sign(
+    {
+      org_id: orgId,
+      // Seed 002: the active org travels in the `owner` claim.
+      owner: orgId,
+      role,
+      scope: role ? [...permissionsOf(role)].join(' ') : '',
+      sid: familyId,
+    },
+    userId,
+    ttl,
+  );
+  return {
+    access_token: accessToken,
+    refresh_token: refreshToken,
+    token_type: 'Bearer' as const,
+    expires_in: ttl,
+  };
+}
+
+/**
+ * Rotation: the presented token is consumed and a new one issued in the same family. A token that
+ * was already used is a replay (stolen or raced): the whole family is revoked.
+ */
+export async function refresh(
+  deps: AppDeps,
+  origin: RequestOrigin,
+  refreshToken: string,
+): Promise<TokenPair> {
+  const hash = sha256Hex(refreshToken);
+  const result = await deps.db.transaction().execute(async (trx) => {
+    const consumed = await consumeRefreshToken(trx, hash);
+    if (!consumed) return null;
+    return issueTokens(deps, trx, consumed.user_id, consumed.org_id, consumed.family_id);
+  });
+  if (result) return result;
+
+  const known = await findRefreshToken(deps.db, hash);
+  if (known?.used_at && !known.revoked_at) {
+    await deps.db.transaction().execute(async (trx) => {
+      await revokeFamily(trx, known.family_id, 'refresh_token_reused');
+      if (known.org_id) {
+        await recordAudit(
+          trx,
+          known.org_id,
+          { ...origin, type: 'system', id: null, email: null },
+          {
+            action: 'auth.refresh_token_reused',
+            targetType: 'user',
+            targetId: known.user_id,
+            metadata: { session_id: known.family_id },
+          },
+        );
+      }
+    });
+  }
+  throw authErrors.invalidRefreshToken();
+}
+
+export async function logout(deps: AppDeps, origin: RequestOrigin, refreshToken: string): Promise<void> {
+  const known = await findRefreshToken(deps.db, sha256Hex(refreshToken));
+  if (!known || known.revoked_at) return;
+  await deps.db.transaction().execute(async (trx) => {
+    await revokeFamily(trx, known.family_id, 'logout');
+    if (known.org_id) {
+      await recordAudit(
+        trx,
+        known.org_id,
+        { ...origin, type: 'user', id: known.user_id, email: null },
+        {
+          action: 'auth.logout',
+          targetType: 'user',
+          targetId: known.user_id,
+          metadata: { session_id: known.family_id },
+        },
+      );
+    }
+  });
+}
+
+/** A new session whose tokens act in `orgId`; the caller must be a member (404 otherwise). */
+export async function switchOrg(deps: AppDeps, actor: Actor, orgId: string): Promise<TokenPair> {
+  const userId = actor.principal.userId;
+  if (!(await findMembership(deps.db, orgId, userId))) throw authErrors.orgNotFound();
+  return deps.db.transaction().execute(async (trx) => {
+    const tokens = await startSession(deps, trx, { id: userId }, orgId);
+    await recordAudit(trx, orgId, auditActorOf(actor), {
+      action: 'auth.org_switched',
+      targetType: 'user',
+      targetId: userId,
+      metadata: { from_org_id: actor.principal.orgId },
+    });
+    return tokens;
+  });
+}
+
+export function whoami(principal: Principal) {
+  return {
+    user_id: principal.userId,
+    email: principal.email,
+    organization: principal.orgId ? { id: principal.orgId, name: principal.orgName ?? '' } : null,
+    role: principal.role,
+    scopes: [...principal.permissions],
+    credential: principal.credential,
+  };
+}
+
+// ── credential resolution ─────────────────────────────────────────────────────────────────────
+
+export async function resolveAccessToken(deps: AppDeps, token: string): Promise<Principal | null> {
+  const claims = await deps.keys.verify(token);
+  if (!claims?.sub || !claims.jti) return null;
+  const orgId = typeof claims.org_id === 'string' ? claims.org_id : null;
+  const sessionId = typeof claims.sid === 'string' ? claims.sid : null;
+  const caller = await findCaller(deps.db, claims.sub, orgId, sessionId);
+  if (!caller || caller.session_revoked) return null;
+  const role: OrgRole | null = caller.role;
+  return {
+    userId: caller.id,
+    email: caller.email,
+    orgId: role ? orgId : null,
+    orgName: role ? caller.org_name : null,
+    orgStatus: role ? caller.org_status : null,
+    role,
+    permissions: role ? permissionsOf(role) : new Set(),
+    credential: { type: 'access_token', id: claims.jti },
+    sessionId,
+    isPlatformAdmin: deps.config.platformAdminEmails.has(caller.email.toLowerCase()),
+  };
+}

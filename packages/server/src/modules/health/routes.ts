@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Registry } from 'prom-client';
+import { Type } from 'typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { problemBody, sendProblem } from '../../http/problem.ts';
+
+const tags = ['Health'];
+const Status = Type.Object({ status: Type.String() });
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps; metrics: Registry }> = async (
+  app,
+  { deps, metrics },
+) => {
+  app.get(
+    '/healthz',
+    { config: { auth: 'public' }, schema: { tags, summary: 'Liveness', response: { 200: Status } } },
+    async () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { auth: 'public' },
+      schema: { tags, summary: 'Readiness: database answers, migrations applied', response: { 200: Status } },
+    },
+    async (request, reply) => {
+      if (await deps.isReady()) return { status: 'ready' };
+      return sendProblem(
+        reply,
+        problemBody(503, 'not_ready', 'The database is unreachable or migrations are pending.', request.id),
+      );
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { config: { auth: 'public' }, schema: { tags, summary: 'Prometheus metrics', hide: true } },
+    async (_request, reply) => {
+      reply.type(metrics.contentType);
+      return metrics.metrics();
+    },
+  );
+};

@@ -1,0 +1,159 @@
+// Organizations: creation (with the creator as owner and a fresh data key), settings, lifecycle.
+import type { AppDeps } from '../../app-deps.ts';
+import type { Executor, OrgStatus } from '../../db/schema.ts';
+import { type Page, toPage } from '../../http/pagination.ts';
+import type { Actor } from '../../http/principal.ts';
+import { newId } from '../../platform/ids.ts';
+import { type AuditActor, auditActorOf, recordAudit } from '../audit/service.ts';
+import { orgErrors } from './errors.ts';
+import {
+  findOrg,
+  insertMembership,
+  insertOrg,
+  listOrgsOfUser,
+  type OrgFields,
+  type OrgRow,
+  purgeOrg,
+  setOrgStatus,
+  updateOrg,
+} from './repo.ts';
+import { slugify, withSuffix } from './slug.ts';
+
+export function presentOrg(org: OrgRow) {
+  return {
+    id: org.id,
+    name: org.name,
+    slug: org.slug,
+    status: org.status,
+    primary_domain: org.primary_domain,
+    industry: org.industry,
+    contact_email: org.contact_email,
+    billing_email: org.billing_email,
+    support_tier: org.support_tier,
+    created_at: org.created_at.toISOString(),
+    updated_at: org.updated_at.toISOString(),
+  };
+}
+
+export type CreateOrgInput = OrgFields & { name: string };
+
+/**
+ * Creates an org inside the caller's transaction: the org, its data key, the creator's owner
+ * membership and the audit entry. A requested slug that is taken is a 409; a derived one gets a
+ * random suffix instead.
+ */
+export async function createOrganization(
+  deps: AppDeps,
+  trx: Executor,
+  creator: { id: string },
+  actor: AuditActor,
+  input: CreateOrgInput,
+): Promise<OrgRow> {
+  const requested = input.slug;
+  const base = requested ?? slugify(input.name);
+  let org: OrgRow | null = null;
+  for (let attempt = 0; attempt < 5 && !org; attempt++) {
+    const slug = attempt === 0 ? base : withSuffix(base);
+    org = await insertOrg(trx, { ...input, id: newId(), slug, created_by: creator.id });
+    if (!org && requested) throw orgErrors.slugTaken(requested);
+  }
+  if (!org) throw orgErrors.slugTaken(base);
+  await deps.vault.createOrgKey(trx, org.id);
+  await insertMembership(trx, org.id, creator.id, 'owner');
+  await recordAudit(trx, org.id, actor, {
+    action: 'org.created',
+    targetType: 'organization',
+    targetId: org.id,
+    metadata: { name: org.name, slug: org.slug },
+  });
+  return org;
+}
+
+export async function createOrg(deps: AppDeps, actor: Actor, input: CreateOrgInput) {
+  const org = await deps.db
+    .transaction()
+    .execute((trx) =>
+      createOrganization(deps, trx, { id: actor.principal.userId }, auditActorOf(actor), input),
+    );
+  return { ...presentOrg(org), role: 'owner' as const };
+}
+
+export async function listMyOrgs(deps: AppDeps, actor: Actor, page: Page) {
+  const rows = await listOrgsOfUser(deps.db, actor.principal.userId, page);
+  return toPage(rows, page, (row) => ({ ...presentOrg(row), role: row.role }));
+}
+
+export async function getOrg(deps: AppDeps, orgId: string) {
+  const org = await findOrg(deps.db, orgId);
+  if (!org) throw orgErrors.notFound();
+  return presentOrg(org);
+}
+
+export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string, fields: OrgFields) {
+  return deps.db.transaction().execute(async (trx) => {
+    const before = await findOrg(trx, orgId, { lock: true });
+    if (!before) throw orgErrors.notFound();
+    if (fields.slug && fields.slug !== before.slug) {
+      const taken = await trx
+        .selectFrom('organizations')
+        .select('id')
+        .where('slug', '=', fields.slug)
+        .executeTakeFirst();
+      if (taken) throw orgErrors.slugTaken(fields.slug);
+    }
+    const org = await updateOrg(trx, orgId, fields);
+    if (!org) throw orgErrors.notFound();
+    await recordAudit(trx, orgId, auditActorOf(actor), {
+      action: 'org.updated',
+      targetType: 'organization',
+      targetId: orgId,
+      metadata: { changed: Object.keys(fields) },
+    });
+    return presentOrg(org);
+  });
+}
+
+type Lifecycle = 'archive' | 'suspend' | 'restore';
+const TARGET: Record<Lifecycle, OrgStatus> = { archive: 'archived', suspend: 'suspended', restore: 'active' };
+const PAST: Record<Lifecycle, string> = { archive: 'archived', suspend: 'suspended', restore: 'restored' };
+
+/**
+ * archive: owners, active → archived. suspend: platform admins, active|archived → suspended.
+ * restore: owners bring back an archived org; only platform admins lift a suspension.
+ */
+export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string, action: Lifecycle) {
+  return deps.db.transaction().execute(async (trx) => {
+    const org = await findOrg(trx, orgId, { lock: true });
+    if (!org) throw orgErrors.notFound();
+    const admin = actor.principal.isPlatformAdmin;
+    if (action === 'suspend' && !admin) throw orgErrors.notPlatformAdmin();
+    if (action === 'restore' && org.status === 'suspended' && !admin) throw orgErrors.suspended();
+    const allowed =
+      (action === 'archive' && org.status === 'active') ||
+      (action === 'suspend' && org.status !== 'suspended') ||
+      (action === 'restore' && org.status !== 'active');
+    if (!allowed) throw orgErrors.invalidTransition(org.status, PAST[action]);
+    const updated = await setOrgStatus(trx, orgId, TARGET[action]);
+    await recordAudit(trx, orgId, auditActorOf(actor), {
+      action: `org.${PAST[action]}`,
+      targetType: 'organization',
+      targetId: orgId,
+      metadata: {
+        from: org.status,
+        to: updated.status,
+        by_platform_admin: admin && actor.principal.orgId !== orgId,
+      },
+    });
+    return presentOrg(updated);
+  });
+}
+
+/** Deletes the org and all it owns. Owners only; a suspended org cannot be deleted by its owners. */
+export async function deleteOrg(deps: AppDeps, orgId: string) {
+  await deps.db.transaction().execute(async (trx) => {
+    const org = await findOrg(trx, orgId, { lock: true });
+    if (!org) throw orgErrors.notFound();
+    if (org.status === 'suspended') throw orgErrors.suspended();
+    await purgeOrg(trx, orgId);
+  });
+}

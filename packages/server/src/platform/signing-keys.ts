@@ -1,0 +1,161 @@
+// ES256 signing keys for access tokens. Private keys live in the database sealed by the master key,
+// so every node signs with the same key; exactly one key is active (a partial unique index), and
+// retired keys stay published in the JWKS until every token they signed has expired.
+import { randomUUID } from 'node:crypto';
+import {
+  type CryptoKey,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+  type JWTPayload,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import { sql } from 'kysely';
+import type { Db } from '../db/schema.ts';
+import type { MasterKey } from './envelope.ts';
+
+const ALG = 'ES256';
+const TOKEN_TYPE = 'at+jwt'; // RFC 9068 access-token JWT
+/** An unknown kid makes a node reload keys (another node rotated), at most this often. */
+const RELOAD_INTERVAL_MS = 5_000;
+
+interface LoadedKey {
+  kid: string;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export class SigningKeyring {
+  private signer: { kid: string; privateKey: CryptoKey } | null = null;
+  private verifiers = new Map<string, LoadedKey>();
+  private lastLoad = 0;
+
+  constructor(
+    private readonly db: Db,
+    private readonly masterKey: MasterKey,
+    private readonly issuer: string,
+    /** Retired keys are published for this long (≥ the longest access-token lifetime). */
+    private readonly retiredKeyGraceSeconds: number,
+  ) {}
+
+  /** Ensures one active key exists (creating it if this is the first start) and loads all keys. */
+  async init(): Promise<void> {
+    const active = await this.db
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    if (!active) await this.insertActiveKey();
+    await this.load();
+  }
+
+  /** Retires the active key and starts signing with a new one; old tokens keep verifying. */
+  async rotate(): Promise<string> {
+    await this.db
+      .updateTable('signing_keys')
+      .set({ status: 'retired', retired_at: sql<Date>`now()` })
+      .where('status', '=', 'active')
+      .execute();
+    const kid = await this.insertActiveKey();
+    await this.load();
+    return kid;
+  }
+
+  async sign(claims: JWTPayload, subject: string, ttlSeconds: number): Promise<string> {
+    if (!this.signer) throw new Error('signing keys are not loaded');
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: ALG, kid: this.signer.kid, typ: TOKEN_TYPE })
+      .setIssuer(this.issuer)
+      .setAudience(this.issuer)
+      .setSubject(subject)
+      .setJti(randomUUID())
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.signer.privateKey);
+  }
+
+  /** The verified payload, or null for any token this platform did not issue or that expired. */
+  async verify(token: string): Promise<JWTPayload | null> {
+    try {
+      const { payload } = await jwtVerify(token, (header) => this.keyFor(header.kid), {
+        algorithms: [ALG],
+        issuer: this.issuer,
+        audience: this.issuer,
+        typ: TOKEN_TYPE,
+        requiredClaims: ['sub', 'exp', 'jti'],
+      });
+      return payload;
+    } catch {
+      return null;
+    }
+  }
+
+  jwks(): { keys: JWK[] } {
+    return { keys: [...this.verifiers.values()].map((key) => key.publicJwk) };
+  }
+
+  private async keyFor(kid: string | undefined): Promise<CryptoKey> {
+    if (!kid) throw new Error('token has no kid');
+    let key = this.verifiers.get(kid);
+    if (!key && Date.now() - this.lastLoad > RELOAD_INTERVAL_MS) {
+      await this.load();
+      key = this.verifiers.get(kid);
+    }
+    if (!key) throw new Error('unknown kid');
+    return key.publicKey;
+  }
+
+  private async insertActiveKey(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
+    const kid = randomUUID();
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ALG, use: 'sig' };
+    const privateJwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: ALG });
+    // Two nodes starting together both try; the partial unique index lets exactly one win.
+    await this.db
+      .insertInto('signing_keys')
+      .values({
+        kid,
+        alg: ALG,
+        public_jwk: JSON.stringify(publicJwk),
+        private_jwk_sealed: this.masterKey.encrypt(Buffer.from(privateJwk), `signing-key:${kid}`),
+        master_key_id: this.masterKey.id,
+        status: 'active',
+      })
+      .onConflict((oc) => oc.column('status').where('status', '=', 'active').doNothing())
+      .execute();
+    return kid;
+  }
+
+  private async load(): Promise<void> {
+    this.lastLoad = Date.now();
+    const rows = await this.db
+      .selectFrom('signing_keys')
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb('status', '=', 'active'),
+          eb('retired_at', '>', sql<Date>`now() - make_interval(secs => ${this.retiredKeyGraceSeconds})`),
+        ]),
+      )
+      .orderBy('created_at', 'desc')
+      .execute();
+    const verifiers = new Map<string, LoadedKey>();
+    for (const row of rows) {
+      const publicJwk = row.public_jwk as unknown as JWK;
+      verifiers.set(row.kid, {
+        kid: row.kid,
+        publicJwk,
+        publicKey: (await importJWK(publicJwk, ALG)) as CryptoKey,
+      });
+      if (row.status === 'active') {
+        const privateJwk = JSON.parse(
+          this.masterKey.decrypt(row.private_jwk_sealed, `signing-key:${row.kid}`).toString(),
+        );
+        this.signer = { kid: row.kid, privateKey: (await importJWK(privateJwk, ALG)) as CryptoKey };
+      }
+    }
+    this.verifiers = verifiers;
+  }
+}
