@@ -56,7 +56,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
       try {
         body = response.body ? JSON.parse(response.body) : undefined;
       } catch {}
-      return { status: response.statusCode, headers: response.headers, body, text: response.body };
+      return { status: response.statusCode, headers: response.headers as TestResponse['headers'], body, text: response.body };
     },
     async close() {
       await orgplane.close();

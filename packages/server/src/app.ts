@@ -7,6 +7,7 @@ import { registerGuard } from './http/guard.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
+import { registerValidation } from './http/validation.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { resolveAccessToken } from './modules/auth/service.ts';
@@ -48,6 +49,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
+  registerValidation(app);
   registerProblemHandlers(app);
   registerGuard(app, { resolveBearer: (token) => resolveAccessToken(deps, token) });
   const metrics = registerMetrics(app);

@@ -74,11 +74,14 @@ async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
     exec: async (script) => void (await client.exec(script)),
     rows: async <R>(query: string) => (await client.query<R>(query)).rows,
   };
+  // PGlite is one session, so its advisory lock cannot keep concurrent callers apart: hold Kysely's
+  // single connection while migrating, which also keeps queries out of a migration's transaction.
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => db.connection().execute(work);
   return {
     db,
     kind: 'pglite',
-    migrate: () => migrate(runner),
-    pending: () => pendingMigrations(runner),
+    migrate: () => exclusive(() => migrate(runner)),
+    pending: () => exclusive(() => pendingMigrations(runner)),
     close: () => db.destroy(),
   };
 }

@@ -108,6 +108,26 @@ const FRAMEWORK_CODES: Record<string, [number, string, string]> = {
   ],
 };
 
+// Database errors that bad or racing input can cause: answered as the 4xx they are. Services
+// check these cases first with friendlier messages; this is the net for races between check and write.
+const DATABASE_CODES: Record<string, [number, string, string]> = {
+  '23505': [409, 'conflict', 'A resource with these values already exists.'],
+  '23503': [409, 'conflict', 'A resource this request refers to was changed or removed meanwhile; retry.'],
+  '40001': [409, 'concurrent_update', 'A concurrent change got there first; retry the request.'],
+  '40P01': [409, 'concurrent_update', 'A concurrent change got there first; retry the request.'],
+  '22P02': [400, 'invalid_input', 'A value in the request has the wrong format.'],
+  '22001': [400, 'invalid_input', 'A value in the request is too long.'],
+  '22003': [400, 'invalid_input', 'A number in the request is out of range.'],
+  '22007': [400, 'invalid_input', 'A date or time in the request is invalid.'],
+  '22008': [400, 'invalid_input', 'A date or time in the request is out of range.'],
+  '22021': [400, 'invalid_input', 'The request contains bytes that are not valid text.'],
+  '54001': [400, 'invalid_input', 'A value in the request is too deeply nested.'],
+};
+
+function databaseProblem(error: { code?: unknown }) {
+  return typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code) ? DATABASE_CODES[error.code] : undefined;
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler(
     (error: FastifyError & { validation?: AjvIssue[]; validationContext?: string }, request, reply) => {
@@ -125,7 +145,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         body.errors = errors;
         return sendProblem(reply, body);
       }
-      const known = error.code ? FRAMEWORK_CODES[error.code] : undefined;
+      const known = (error.code ? FRAMEWORK_CODES[error.code] : undefined) ?? databaseProblem(error);
       if (known) return sendProblem(reply, problemBody(known[0], known[1], known[2], requestId));
       if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
         const code = (error.code ?? 'bad_request').toLowerCase();

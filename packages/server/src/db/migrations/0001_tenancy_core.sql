@@ -93,10 +93,11 @@ CREATE TABLE signing_keys (
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (status) WHERE status = 'active';
 
 -- A sign-in session: every refresh token descends from one login (or org switch).
+-- Deleting the session's org keeps the session (it then acts in no org until switch-org).
 CREATE TABLE refresh_token_families (
   id uuid PRIMARY KEY,
   user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-  org_id uuid REFERENCES organizations (id) ON DELETE CASCADE,
+  org_id uuid REFERENCES organizations (id) ON DELETE SET NULL,
   created_at timestamptz NOT NULL DEFAULT now(),
   revoked_at timestamptz,
   revoked_reason text

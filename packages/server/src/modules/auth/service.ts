@@ -62,7 +62,7 @@ export async function signup(
     const personalName = `${name ?? email.split('@')[0]}'s organization`;
     const org = await createOrganization(deps, trx, user, userActor(origin, user), {
       name: personalName.slice(0, 200),
-      slug: undefined,
+      slugHint: name ?? email.split('@')[0],
       contact_email: email,
     });
     await recordAudit(trx, org.id, userActor(origin, user), {

@@ -35,7 +35,11 @@ export function presentOrg(org: OrgRow) {
   };
 }
 
-export type CreateOrgInput = OrgFields & { name: string };
+export type CreateOrgInput = OrgFields & {
+  name: string;
+  /** Base for a derived slug when none is requested (e.g. the person's name for a personal org). */
+  slugHint?: string;
+};
 
 /**
  * Creates an org inside the caller's transaction: the org, its data key, the creator's owner
@@ -49,12 +53,13 @@ export async function createOrganization(
   actor: AuditActor,
   input: CreateOrgInput,
 ): Promise<OrgRow> {
-  const requested = input.slug;
-  const base = requested ?? slugify(input.name);
+  const { slugHint, ...fields } = input;
+  const requested = fields.slug;
+  const base = requested ?? slugify(slugHint ?? fields.name);
   let org: OrgRow | null = null;
   for (let attempt = 0; attempt < 5 && !org; attempt++) {
     const slug = attempt === 0 ? base : withSuffix(base);
-    org = await insertOrg(trx, { ...input, id: newId(), slug, created_by: creator.id });
+    org = await insertOrg(trx, { ...fields, id: newId(), slug, created_by: creator.id });
     if (!org && requested) throw orgErrors.slugTaken(requested);
   }
   if (!org) throw orgErrors.slugTaken(base);
