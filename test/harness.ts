@@ -12,7 +12,7 @@ export const onPostgres = process.env.ORGPLANE_TEST_DB === 'postgres';
 
 export interface TestServer extends Orgplane {
   /** Sends a JSON request through the full HTTP stack (fastify.inject). */
-  request(method: string, url: string, options?: { body?: unknown; token?: string; headers?: Record<string, string> }): Promise<TestResponse>;
+  request(method: string, url: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; ip?: string }): Promise<TestResponse>;
 }
 
 export interface TestResponse {
@@ -22,13 +22,16 @@ export interface TestResponse {
   text: string;
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logDestination?: { write(line: string): void } } = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-test-'));
   const config = loadConfig({
     ORGPLANE_DATA_DIR: dataDir,
     ORGPLANE_PUBLIC_URL: 'http://orgplane.test',
     ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: options.logDestination ? 'info' : 'silent',
     ...env,
   });
   let schema: string | undefined;
@@ -39,7 +42,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     schema = `test_${randomBytes(6).toString('hex')}`;
     await withClient(url, (client) => client.query(`CREATE SCHEMA ${schema}`));
   }
-  const orgplane = await startOrgplane(config, { url, dataDir: null, schema, poolSize: 12 }, { logger: false });
+  const orgplane = await startOrgplane(config, { url, dataDir: null, schema, poolSize: 12 },
+    options.logDestination ? { logDestination: options.logDestination } : { logger: false },
+  );
   await orgplane.app.ready();
   return {
     ...orgplane,
@@ -51,7 +56,13 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
         headers['content-type'] ??= 'application/json';
         payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       }
-      const response = await orgplane.app.inject({ method: method as 'GET', url: requestUrl, headers, payload });
+      const response = await orgplane.app.inject({
+        method: method as 'GET',
+        url: requestUrl,
+        headers,
+        payload,
+        ...(options.ip ? { remoteAddress: options.ip } : {}),
+      });
       let body: unknown = response.body;
       try {
         body = response.body ? JSON.parse(response.body) : undefined;

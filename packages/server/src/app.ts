@@ -21,6 +21,8 @@ import { loggerOptions } from './platform/logger.ts';
 export interface BuildOptions {
   /** false silences logs (tests). Default: JSON logs at config.logLevel. */
   logger?: false;
+  /** Where JSON log lines go (default stdout); tests capture them to prove secrets stay out. */
+  logDestination?: { write(line: string): void };
 }
 
 // A caller's request id is reused (for tracing across services) only if it is short and plain.
@@ -28,7 +30,10 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   const app = Fastify({
-    logger: options.logger === false ? false : loggerOptions(deps.config.logLevel),
+    logger:
+      options.logger === false
+        ? false
+        : { ...loggerOptions(deps.config.logLevel), ...(options.logDestination ? { stream: options.logDestination } : {}) },
     trustProxy: deps.config.trustProxy,
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
@@ -49,8 +54,19 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
 
+  // JSON only: a text/plain body is a client mistake (415), not a string to validate.
+  app.removeContentTypeParser('text/plain');
   registerValidation(app);
   registerProblemHandlers(app);
+  // Graceful shutdown: requests in flight when close() starts get their answer with
+  // `Connection: close`, so their keep-alive sockets end with them and close() need not wait.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   registerGuard(app, { resolveBearer: (token) => resolveAccessToken(deps, token) });
   const metrics = registerMetrics(app);
   await registerOpenApi(app, deps.config.publicUrl);

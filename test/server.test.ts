@@ -1,0 +1,130 @@
+// The server's own surface: health, readiness, metrics, OpenAPI, docs, request ids, problem
+// responses for framework errors, response headers, and logs that never carry secrets.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newUser, PASSWORD, startTestServer, type TestServer } from './harness.ts';
+
+const logLines: string[] = [];
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({}, { logDestination: { write: (line) => void logLines.push(line) } });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('health and readiness', () => {
+  it('/healthz answers ok', async () => {
+    const response = await server.request('GET', '/healthz');
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz answers 200 with migrations applied, 503 as a problem when the database is gone', async () => {
+    expect((await server.request('GET', '/readyz')).status).toBe(200);
+    const broken = await startTestServer();
+    await broken.deps.db.destroy();
+    const response = await broken.request('GET', '/readyz');
+    expect(response.status).toBe(503);
+    expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
+    await broken.app.close();
+  });
+
+  it('/metrics exposes Prometheus text with request durations by route template', async () => {
+    const user = await newUser(server);
+    await server.request('GET', `/api/v1/orgs/${user.orgId}/workspaces`, { token: user.token });
+    const response = await server.request('GET', '/metrics');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.text).toContain('orgplane_http_request_duration_seconds_bucket');
+    expect(response.text).toContain('route="/api/v1/orgs/:org_id/workspaces"');
+    expect(response.text).not.toContain(user.orgId);
+    expect(response.text).toContain('orgplane_process_cpu_user_seconds_total');
+  });
+});
+
+describe('OpenAPI and docs', () => {
+  it('serves an OpenAPI 3.1 document covering every API route', async () => {
+    const response = await server.request('GET', '/api/v1/openapi.json');
+    expect(response.status).toBe(200);
+    const doc = response.body;
+    expect(doc.openapi).toBe('3.1.0');
+    const paths = Object.keys(doc.paths);
+    for (const path of [
+      '/api/v1/auth/signup',
+      '/api/v1/auth/login',
+      '/api/v1/auth/refresh',
+      '/api/v1/auth/logout',
+      '/api/v1/auth/switch-org',
+      '/api/v1/auth/whoami',
+      '/api/v1/orgs',
+      '/api/v1/orgs/{org_id}',
+      '/api/v1/orgs/{org_id}/archive',
+      '/api/v1/orgs/{org_id}/suspend',
+      '/api/v1/orgs/{org_id}/restore',
+      '/api/v1/orgs/{org_id}/members/{user_id}',
+      '/api/v1/orgs/{org_id}/workspaces/{workspace_id}/environments/{environment_id}',
+      '/api/v1/orgs/{org_id}/audit-logs',
+    ]) {
+      expect(paths, path).toContain(path);
+    }
+    const create = doc.paths['/api/v1/orgs/{org_id}/workspaces'].post;
+    expect(create.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+    expect(create.description).toContain('write:workspaces');
+    expect(create.requestBody.content['application/json'].schema.required).toEqual(['name']);
+    expect(doc.paths['/api/v1/auth/login'].post.security).toBeUndefined();
+  });
+
+  it('serves browsable docs at /docs', async () => {
+    const response = await server.request('GET', '/docs/');
+    expect(response.status).toBe(200);
+    expect(response.text).toContain('swagger');
+  });
+});
+
+describe('request handling', () => {
+  it('assigns a request id, or keeps a safe one the caller sent', async () => {
+    const generated = await server.request('GET', '/healthz');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const kept = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'trace-abc.123' } });
+    expect(kept.headers['x-request-id']).toBe('trace-abc.123');
+    const unsafe = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'bad id\nwith newline' } });
+    expect(unsafe.headers['x-request-id']).not.toContain('bad');
+  });
+
+  it('answers unknown routes, malformed JSON, wrong media types and huge bodies with problems', async () => {
+    const unknown = await server.request('GET', '/api/v1/nope');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({ status: 404, code: 'route_not_found', type: expect.any(String), title: 'Not Found' });
+    const malformed = await server.request('POST', '/api/v1/auth/login', { body: '{"email": ' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.code).toBe('invalid_json');
+    const media = await server.request('POST', '/api/v1/auth/login', { body: 'email=x', headers: { 'content-type': 'text/plain' } });
+    expect(media.status).toBe(415);
+    const huge = await server.request('POST', '/api/v1/auth/login', { body: JSON.stringify({ email: 'x'.repeat(2_000_000) }) });
+    expect(huge.status).toBe(413);
+    for (const response of [unknown, malformed, media, huge]) {
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
+    }
+  });
+
+  it('marks API responses uncacheable', async () => {
+    const user = await newUser(server);
+    const response = await server.request('GET', '/api/v1/auth/whoami', { token: user.token });
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('logs', () => {
+  it('are JSON lines with request ids and never contain passwords or tokens', async () => {
+    const user = await newUser(server);
+    await server.request('GET', '/api/v1/auth/whoami', { token: user.token, headers: { 'x-api-key': 'fl_notarealkey' } });
+    await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } });
+    const text = logLines.join('');
+    expect(logLines.length).toBeGreaterThan(3);
+    for (const line of logLines) expect(() => JSON.parse(line)).not.toThrow();
+    expect(text).toContain('"reqId"');
+    for (const secret of [PASSWORD, user.token, user.refreshToken, 'fl_notarealkey']) expect(text).not.toContain(secret);
+  });
+});
