@@ -33,7 +33,10 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     logger:
       options.logger === false
         ? false
-        : { ...loggerOptions(deps.config.logLevel), ...(options.logDestination ? { stream: options.logDestination } : {}) },
+        : {
+            ...loggerOptions(deps.config.logLevel),
+            ...(options.logDestination ? { stream: options.logDestination } : {}),
+          },
     trustProxy: deps.config.trustProxy,
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,

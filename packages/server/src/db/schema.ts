@@ -1,6 +1,9 @@
 // Kysely's view of the tables (see migrations/). Generated<> marks columns with database defaults.
 import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
 
+/** Row types as read (Selectable) and written (Insertable), derived from the tables below. */
+export type { Insertable, Selectable } from 'kysely';
+
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 /** A timestamp column with a database default (now()). */
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;

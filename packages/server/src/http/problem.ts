@@ -125,7 +125,9 @@ const DATABASE_CODES: Record<string, [number, string, string]> = {
 };
 
 function databaseProblem(error: { code?: unknown }) {
-  return typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code) ? DATABASE_CODES[error.code] : undefined;
+  return typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code)
+    ? DATABASE_CODES[error.code]
+    : undefined;
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {

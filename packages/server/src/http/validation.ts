@@ -6,7 +6,13 @@ import formatsPlugin from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 
 function compiler(options: Options) {
-  const ajv = new Ajv({ allErrors: true, removeAdditional: false, useDefaults: true, strict: false, ...options });
+  const ajv = new Ajv({
+    allErrors: true,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+    ...options,
+  });
   // ajv-formats is CommonJS: under NodeNext its callable export sits on `.default`.
   (formatsPlugin as unknown as { default: typeof formatsPlugin.default }).default(ajv);
   return ajv;

@@ -1,22 +1,8 @@
 // SQL for the audit log. Every query takes the org scope first.
-import type { Executor } from '../../db/schema.ts';
+import type { AuditLogsTable, Executor, Insertable, Selectable } from '../../db/schema.ts';
 import type { Page } from '../../http/pagination.ts';
 
-export interface AuditRow {
-  org_id: string;
-  id: string;
-  occurred_at: Date;
-  actor_type: string;
-  actor_id: string | null;
-  actor_email: string | null;
-  action: string;
-  target_type: string | null;
-  target_id: string | null;
-  ip: string | null;
-  request_id: string | null;
-  user_agent: string | null;
-  metadata: Record<string, unknown>;
-}
+export type AuditRow = Selectable<AuditLogsTable>;
 
 export interface AuditFilter {
   action?: string;

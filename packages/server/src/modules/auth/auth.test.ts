@@ -1,4 +1,4 @@
-import { decodeJwt, decodeProtectedHeader, createLocalJWKSet, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newUser, PASSWORD, startTestServer, type TestServer } from '../../../../../test/harness.ts';
 
@@ -23,14 +23,24 @@ describe('signup', () => {
       .selectAll()
       .where('user_id', '=', response.body.user.id)
       .execute();
-    expect(membership).toEqual([expect.objectContaining({ org_id: response.body.organization.id, role: 'owner' })]);
-    const stored = await server.deps.db.selectFrom('users').select('password_hash').where('id', '=', response.body.user.id).executeTakeFirstOrThrow();
+    expect(membership).toEqual([
+      expect.objectContaining({ org_id: response.body.organization.id, role: 'owner' }),
+    ]);
+    const stored = await server.deps.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('id', '=', response.body.user.id)
+      .executeTakeFirstOrThrow();
     expect(stored.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   it('refuses a second account for the same email, whatever its case', async () => {
-    await server.request('POST', '/api/v1/auth/signup', { body: { email: 'dup@example.com', password: PASSWORD } });
-    const again = await server.request('POST', '/api/v1/auth/signup', { body: { email: 'DUP@example.com', password: PASSWORD } });
+    await server.request('POST', '/api/v1/auth/signup', {
+      body: { email: 'dup@example.com', password: PASSWORD },
+    });
+    const again = await server.request('POST', '/api/v1/auth/signup', {
+      body: { email: 'DUP@example.com', password: PASSWORD },
+    });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('email_taken');
     expect(again.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -42,7 +52,9 @@ describe('signup', () => {
     ['aaaaaaaaaaaaaaaa', 'repeated'],
     ['x'.repeat(257), 'at most 256'],
   ])('refuses the weak password %#', async (password, message) => {
-    const response = await server.request('POST', '/api/v1/auth/signup', { body: { email: 'weak@example.com', password } });
+    const response = await server.request('POST', '/api/v1/auth/signup', {
+      body: { email: 'weak@example.com', password },
+    });
     expect(response.status).toBe(400);
     expect(response.body.code).toBe('weak_password');
     expect(response.body.detail).toContain(message);
@@ -53,14 +65,22 @@ describe('signup', () => {
     const long = `${'Ab1-'.repeat(63)}wxyz`;
     expect(long).toHaveLength(256);
     const email = 'long@example.com';
-    expect((await server.request('POST', '/api/v1/auth/signup', { body: { email, password: long } })).status).toBe(201);
-    const truncated = await server.request('POST', '/api/v1/auth/login', { body: { email, password: long.slice(0, 255) } });
+    expect(
+      (await server.request('POST', '/api/v1/auth/signup', { body: { email, password: long } })).status,
+    ).toBe(201);
+    const truncated = await server.request('POST', '/api/v1/auth/login', {
+      body: { email, password: long.slice(0, 255) },
+    });
     expect(truncated.status).toBe(401);
-    expect((await server.request('POST', '/api/v1/auth/login', { body: { email, password: long } })).status).toBe(200);
+    expect(
+      (await server.request('POST', '/api/v1/auth/login', { body: { email, password: long } })).status,
+    ).toBe(200);
   });
 
   it('lists every bad field of a malformed body', async () => {
-    const response = await server.request('POST', '/api/v1/auth/signup', { body: { email: 'nope', extra: 1 } });
+    const response = await server.request('POST', '/api/v1/auth/signup', {
+      body: { email: 'nope', extra: 1 },
+    });
     expect(response.status).toBe(400);
     const paths = response.body.errors.map((e: { path: string }) => e.path).sort();
     expect(paths).toEqual(['body.email', 'body.extra', 'body.password']);
@@ -70,7 +90,9 @@ describe('signup', () => {
 describe('login', () => {
   it('returns the seed token shape with an ES256 JWT verifiable by the JWKS', async () => {
     const user = await newUser(server);
-    const response = await server.request('POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD } });
+    const response = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: PASSWORD },
+    });
     expect(response.status).toBe(200);
     expect(response.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
     expect(response.body.refresh_token).toMatch(/^opr_[0-9A-Za-z]{43}$/);
@@ -85,8 +107,12 @@ describe('login', () => {
 
   it('answers unknown email and wrong password with the same 401', async () => {
     const user = await newUser(server);
-    const wrong = await server.request('POST', '/api/v1/auth/login', { body: { email: user.email, password: 'not-the-password!!' } });
-    const unknown = await server.request('POST', '/api/v1/auth/login', { body: { email: 'ghost@example.com', password: PASSWORD } });
+    const wrong = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: 'not-the-password!!' },
+    });
+    const unknown = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: 'ghost@example.com', password: PASSWORD },
+    });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     const strip = (b: Record<string, unknown>) => ({ ...b, request_id: undefined });
@@ -96,16 +122,24 @@ describe('login', () => {
   it('starts the session in a requested org only if the user is a member', async () => {
     const user = await newUser(server);
     const other = await newUser(server);
-    const ok = await server.request('POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD, org_id: user.orgId } });
+    const ok = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: PASSWORD, org_id: user.orgId },
+    });
     expect(ok.status).toBe(200);
-    const foreign = await server.request('POST', '/api/v1/auth/login', { body: { email: user.email, password: PASSWORD, org_id: other.orgId } });
+    const foreign = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: PASSWORD, org_id: other.orgId },
+    });
     expect(foreign.status).toBe(404);
   });
 
   it('writes login and failed-login events to the org audit log', async () => {
     const user = await newUser(server);
-    await server.request('POST', '/api/v1/auth/login', { body: { email: user.email, password: 'wrong-password-123' } });
-    const log = await server.request('GET', `/api/v1/orgs/${user.orgId}/audit-logs?action=auth.*`, { token: user.token });
+    await server.request('POST', '/api/v1/auth/login', {
+      body: { email: user.email, password: 'wrong-password-123' },
+    });
+    const log = await server.request('GET', `/api/v1/orgs/${user.orgId}/audit-logs?action=auth.*`, {
+      token: user.token,
+    });
     expect(log.status).toBe(200);
     const actions = log.body.data.map((e: { action: string }) => e.action);
     expect(actions).toContain('auth.login');
@@ -116,19 +150,29 @@ describe('login', () => {
 describe('refresh rotation', () => {
   it('rotates: the new token works, the old one stops working', async () => {
     const user = await newUser(server);
-    const first = await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } });
+    const first = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: user.refreshToken },
+    });
     expect(first.status).toBe(200);
     expect(first.body.refresh_token).not.toBe(user.refreshToken);
-    const second = await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: first.body.refresh_token } });
+    const second = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: first.body.refresh_token },
+    });
     expect(second.status).toBe(200);
   });
 
   it('revokes the whole family when a rotated token is presented again', async () => {
     const user = await newUser(server);
-    const rotated = await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } });
-    const replay = await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } });
+    const rotated = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: user.refreshToken },
+    });
+    const replay = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: user.refreshToken },
+    });
     expect(replay.status).toBe(401);
-    const descendant = await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: rotated.body.refresh_token } });
+    const descendant = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: rotated.body.refresh_token },
+    });
     expect(descendant.status).toBe(401);
     // Access tokens of the revoked session stop too.
     const whoami = await server.request('GET', '/api/v1/auth/whoami', { token: rotated.body.access_token });
@@ -148,7 +192,9 @@ describe('refresh rotation', () => {
 
   it('rejects unknown and garbage refresh tokens with 401', async () => {
     for (const token of ['opr_unknown', 'x', 'eyJ.fake.jwt']) {
-      const response = await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: token } });
+      const response = await server.request('POST', '/api/v1/auth/refresh', {
+        body: { refresh_token: token },
+      });
       expect(response.status).toBe(401);
       expect(response.body.code).toBe('invalid_refresh_token');
     }
@@ -158,8 +204,14 @@ describe('refresh rotation', () => {
 describe('logout, whoami, switch-org', () => {
   it('logout revokes the session: refresh and the access token stop working', async () => {
     const user = await newUser(server);
-    expect((await server.request('POST', '/api/v1/auth/logout', { body: { refresh_token: user.refreshToken } })).status).toBe(204);
-    expect((await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } })).status).toBe(401);
+    expect(
+      (await server.request('POST', '/api/v1/auth/logout', { body: { refresh_token: user.refreshToken } }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } }))
+        .status,
+    ).toBe(401);
     expect((await server.request('GET', '/api/v1/auth/whoami', { token: user.token })).status).toBe(401);
   });
 
@@ -179,22 +231,37 @@ describe('logout, whoami, switch-org', () => {
 
   it('switch-org issues tokens for another org the user belongs to, and 404 for others', async () => {
     const user = await newUser(server);
-    const created = await server.request('POST', '/api/v1/orgs', { token: user.token, body: { name: 'Second Org' } });
+    const created = await server.request('POST', '/api/v1/orgs', {
+      token: user.token,
+      body: { name: 'Second Org' },
+    });
     expect(created.status).toBe(201);
-    const switched = await server.request('POST', '/api/v1/auth/switch-org', { token: user.token, body: { org_id: created.body.id } });
+    const switched = await server.request('POST', '/api/v1/auth/switch-org', {
+      token: user.token,
+      body: { org_id: created.body.id },
+    });
     expect(switched.status).toBe(200);
-    expect(decodeJwt(switched.body.access_token)).toMatchObject({ org_id: created.body.id, owner: created.body.id });
+    expect(decodeJwt(switched.body.access_token)).toMatchObject({
+      org_id: created.body.id,
+      owner: created.body.id,
+    });
     const whoami = await server.request('GET', '/api/v1/auth/whoami', { token: switched.body.access_token });
     expect(whoami.body.organization.id).toBe(created.body.id);
     const stranger = await newUser(server);
-    const denied = await server.request('POST', '/api/v1/auth/switch-org', { token: user.token, body: { org_id: stranger.orgId } });
+    const denied = await server.request('POST', '/api/v1/auth/switch-org', {
+      token: user.token,
+      body: { org_id: stranger.orgId },
+    });
     expect(denied.status).toBe(404);
   });
 
   it('rejects missing, malformed and tampered credentials with 401', async () => {
     const user = await newUser(server);
     expect((await server.request('GET', '/api/v1/auth/whoami')).status).toBe(401);
-    expect((await server.request('GET', '/api/v1/auth/whoami', { headers: { authorization: 'Basic abc' } })).status).toBe(401);
+    expect(
+      (await server.request('GET', '/api/v1/auth/whoami', { headers: { authorization: 'Basic abc' } }))
+        .status,
+    ).toBe(401);
     const [h, p, s] = user.token.split('.');
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...decodeJwt(user.token), role: 'owner', sub: 'x' })).toString('base64url')}.${s}`;
     expect(p).toBeTruthy();

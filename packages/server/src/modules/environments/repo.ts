@@ -1,21 +1,9 @@
 // SQL for environments. Every query is scoped by org and workspace inside the SQL.
 import { sql } from 'kysely';
-import type { EnvironmentsTable, Executor } from '../../db/schema.ts';
+import type { EnvironmentsTable, Executor, Selectable } from '../../db/schema.ts';
 import type { Page } from '../../http/pagination.ts';
 
-export interface EnvironmentRow {
-  org_id: string;
-  workspace_id: string;
-  id: string;
-  name: string;
-  slug: string;
-  tier: EnvironmentsTable['tier'];
-  deployment_host: EnvironmentsTable['deployment_host'];
-  execution_backend: Record<string, unknown>;
-  cloud_credentials_sealed: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
+export type EnvironmentRow = Selectable<EnvironmentsTable>;
 
 export interface EnvironmentWrite {
   name?: string;
@@ -60,13 +48,13 @@ export async function listEnvironments(db: Executor, orgId: string, workspaceId:
 
 export async function findEnvironment(db: Executor, orgId: string, workspaceId: string, envId: string) {
   return (
-    ((await db
+    (await db
       .selectFrom('environments')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('workspace_id', '=', workspaceId)
       .where('id', '=', envId)
-      .executeTakeFirst()) as EnvironmentRow | undefined) ?? null
+      .executeTakeFirst()) ?? null
   );
 }
 
@@ -95,14 +83,14 @@ export async function updateEnvironment(
   fields: EnvironmentWrite,
 ) {
   return (
-    ((await db
+    (await db
       .updateTable('environments')
       .set({ ...fields, updated_at: sql<Date>`now()` })
       .where('org_id', '=', orgId)
       .where('workspace_id', '=', workspaceId)
       .where('id', '=', envId)
       .returningAll()
-      .executeTakeFirst()) as EnvironmentRow | undefined) ?? null
+      .executeTakeFirst()) ?? null
   );
 }
 

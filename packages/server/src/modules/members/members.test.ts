@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, newUser, startTestServer, type TestServer, tokenFor } from '../../../../../test/harness.ts';
+import {
+  addMember,
+  newUser,
+  startTestServer,
+  type TestServer,
+  tokenFor,
+} from '../../../../../test/harness.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -32,10 +38,16 @@ describe('members', () => {
     expect(all.status).toBe(200);
     expect(all.body.data.map((m: { role: string }) => m.role).sort()).toEqual(['admin', 'member', 'owner']);
     expect(all.body.data[0]).toEqual(
-      expect.objectContaining({ user_id: expect.any(String), email: expect.any(String), joined_at: expect.any(String) }),
+      expect.objectContaining({
+        user_id: expect.any(String),
+        email: expect.any(String),
+        joined_at: expect.any(String),
+      }),
     );
     const page = await server.request('GET', `${t.base}?limit=2`, { token: t.memberToken });
-    const rest = await server.request('GET', `${t.base}?limit=2&cursor=${page.body.next_cursor}`, { token: t.memberToken });
+    const rest = await server.request('GET', `${t.base}?limit=2&cursor=${page.body.next_cursor}`, {
+      token: t.memberToken,
+    });
     expect([...page.body.data, ...rest.body.data].map((m: { user_id: string }) => m.user_id)).toEqual(
       all.body.data.map((m: { user_id: string }) => m.user_id),
     );
@@ -43,39 +55,62 @@ describe('members', () => {
 
   it('admins change roles below owner; a role change takes effect on the next request', async () => {
     const t = await team();
-    const promoted = await server.request('PATCH', `${t.base}/${t.member.userId}`, { token: t.adminToken, body: { role: 'viewer' } });
+    const promoted = await server.request('PATCH', `${t.base}/${t.member.userId}`, {
+      token: t.adminToken,
+      body: { role: 'viewer' },
+    });
     expect(promoted.status).toBe(200);
     expect(promoted.body.role).toBe('viewer');
     // The member's existing token now carries viewer rights.
     const who = await server.request('GET', '/api/v1/auth/whoami', { token: t.memberToken });
     expect(who.body.role).toBe('viewer');
-    const create = await server.request('POST', `/api/v1/orgs/${t.owner.orgId}/workspaces`, { token: t.memberToken, body: { name: 'x' } });
+    const create = await server.request('POST', `/api/v1/orgs/${t.owner.orgId}/workspaces`, {
+      token: t.memberToken,
+      body: { name: 'x' },
+    });
     expect(create.status).toBe(403);
   });
 
   it('only owners grant or take the owner role', async () => {
     const t = await team();
-    const grant = await server.request('PATCH', `${t.base}/${t.member.userId}`, { token: t.adminToken, body: { role: 'owner' } });
+    const grant = await server.request('PATCH', `${t.base}/${t.member.userId}`, {
+      token: t.adminToken,
+      body: { role: 'owner' },
+    });
     expect(grant.status).toBe(403);
     expect(grant.body.code).toBe('owner_required');
-    const demoteOwner = await server.request('PATCH', `${t.base}/${t.owner.userId}`, { token: t.adminToken, body: { role: 'member' } });
+    const demoteOwner = await server.request('PATCH', `${t.base}/${t.owner.userId}`, {
+      token: t.adminToken,
+      body: { role: 'member' },
+    });
     expect(demoteOwner.status).toBe(403);
-    const removeOwner = await server.request('DELETE', `${t.base}/${t.owner.userId}`, { token: t.adminToken });
+    const removeOwner = await server.request('DELETE', `${t.base}/${t.owner.userId}`, {
+      token: t.adminToken,
+    });
     expect(removeOwner.status).toBe(403);
-    const byOwner = await server.request('PATCH', `${t.base}/${t.admin.userId}`, { token: t.owner.token, body: { role: 'owner' } });
+    const byOwner = await server.request('PATCH', `${t.base}/${t.admin.userId}`, {
+      token: t.owner.token,
+      body: { role: 'owner' },
+    });
     expect(byOwner.status).toBe(200);
   });
 
   it('members cannot manage members', async () => {
     const t = await team();
-    const response = await server.request('PATCH', `${t.base}/${t.admin.userId}`, { token: t.memberToken, body: { role: 'viewer' } });
+    const response = await server.request('PATCH', `${t.base}/${t.admin.userId}`, {
+      token: t.memberToken,
+      body: { role: 'viewer' },
+    });
     expect(response.status).toBe(403);
     expect(response.body.code).toBe('permission_denied');
   });
 
   it('the last owner can be neither demoted nor removed', async () => {
     const t = await team();
-    const demote = await server.request('PATCH', `${t.base}/${t.owner.userId}`, { token: t.owner.token, body: { role: 'admin' } });
+    const demote = await server.request('PATCH', `${t.base}/${t.owner.userId}`, {
+      token: t.owner.token,
+      body: { role: 'admin' },
+    });
     expect(demote.status).toBe(409);
     expect(demote.body.code).toBe('last_owner');
     const remove = await server.request('DELETE', `${t.base}/${t.owner.userId}`, { token: t.owner.token });
@@ -84,11 +119,20 @@ describe('members', () => {
 
   it('two owners demoting each other at once leave exactly one owner', async () => {
     const t = await team();
-    await server.request('PATCH', `${t.base}/${t.admin.userId}`, { token: t.owner.token, body: { role: 'owner' } });
+    await server.request('PATCH', `${t.base}/${t.admin.userId}`, {
+      token: t.owner.token,
+      body: { role: 'owner' },
+    });
     const secondOwnerToken = await tokenFor(server, t.admin, t.owner.orgId);
     const results = await Promise.all([
-      server.request('PATCH', `${t.base}/${t.admin.userId}`, { token: t.owner.token, body: { role: 'member' } }),
-      server.request('PATCH', `${t.base}/${t.owner.userId}`, { token: secondOwnerToken, body: { role: 'member' } }),
+      server.request('PATCH', `${t.base}/${t.admin.userId}`, {
+        token: t.owner.token,
+        body: { role: 'member' },
+      }),
+      server.request('PATCH', `${t.base}/${t.owner.userId}`, {
+        token: secondOwnerToken,
+        body: { role: 'member' },
+      }),
     ]);
     const statuses = results.map((r) => r.status).sort();
     // One wins; the other either meets the last-owner rule or has lost its owner rights meanwhile.
@@ -105,24 +149,51 @@ describe('members', () => {
 
   it('removal ends access at once: the session in that org is revoked, other tokens get 404', async () => {
     const t = await team();
-    expect((await server.request('DELETE', `${t.base}/${t.member.userId}`, { token: t.adminToken })).status).toBe(204);
-    const after = await server.request('GET', `/api/v1/orgs/${t.owner.orgId}/workspaces`, { token: t.memberToken });
+    expect(
+      (await server.request('DELETE', `${t.base}/${t.member.userId}`, { token: t.adminToken })).status,
+    ).toBe(204);
+    const after = await server.request('GET', `/api/v1/orgs/${t.owner.orgId}/workspaces`, {
+      token: t.memberToken,
+    });
     expect(after.status).toBe(401);
     // A token of the user's own org still works, and the old org answers 404 to it.
     expect((await server.request('GET', '/api/v1/auth/whoami', { token: t.member.token })).status).toBe(200);
-    const foreign = await server.request('GET', `/api/v1/orgs/${t.owner.orgId}/workspaces`, { token: t.member.token });
+    const foreign = await server.request('GET', `/api/v1/orgs/${t.owner.orgId}/workspaces`, {
+      token: t.member.token,
+    });
     expect(foreign.status).toBe(404);
-    const switchBack = await server.request('POST', '/api/v1/auth/switch-org', { token: t.member.token, body: { org_id: t.owner.orgId } });
+    const switchBack = await server.request('POST', '/api/v1/auth/switch-org', {
+      token: t.member.token,
+      body: { org_id: t.owner.orgId },
+    });
     expect(switchBack.status).toBe(404);
-    expect((await server.request('DELETE', `${t.base}/${t.member.userId}`, { token: t.adminToken })).status).toBe(404);
-    const log = await server.request('GET', `/api/v1/orgs/${t.owner.orgId}/audit-logs?action=member.removed`, { token: t.owner.token });
-    expect(log.body.data[0]).toMatchObject({ target: { type: 'user', id: t.member.userId }, actor: { id: t.admin.userId } });
+    expect(
+      (await server.request('DELETE', `${t.base}/${t.member.userId}`, { token: t.adminToken })).status,
+    ).toBe(404);
+    const log = await server.request(
+      'GET',
+      `/api/v1/orgs/${t.owner.orgId}/audit-logs?action=member.removed`,
+      { token: t.owner.token },
+    );
+    expect(log.body.data[0]).toMatchObject({
+      target: { type: 'user', id: t.member.userId },
+      actor: { id: t.admin.userId },
+    });
   });
 
   it('answers 404 for users who are not members', async () => {
     const t = await team();
     const stranger = await newUser(server);
-    expect((await server.request('PATCH', `${t.base}/${stranger.userId}`, { token: t.owner.token, body: { role: 'admin' } })).status).toBe(404);
-    expect((await server.request('GET', `${t.base}/${stranger.userId}`, { token: t.owner.token })).status).toBe(404);
+    expect(
+      (
+        await server.request('PATCH', `${t.base}/${stranger.userId}`, {
+          token: t.owner.token,
+          body: { role: 'admin' },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await server.request('GET', `${t.base}/${stranger.userId}`, { token: t.owner.token })).status,
+    ).toBe(404);
   });
 });

@@ -1,14 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, newUser, PASSWORD, startTestServer, type TestServer, tokenFor } from '../../../../../test/harness.ts';
+import {
+  addMember,
+  newUser,
+  PASSWORD,
+  startTestServer,
+  type TestServer,
+  tokenFor,
+} from '../../../../../test/harness.ts';
 
 const PLATFORM_ADMIN = 'root-admin@platform.test';
 let server: TestServer;
 let adminToken: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ ORGPLANE_PLATFORM_ADMIN_EMAILS: ` ${PLATFORM_ADMIN.toUpperCase()} , other@x.test` });
-  await server.request('POST', '/api/v1/auth/signup', { body: { email: PLATFORM_ADMIN, password: PASSWORD } });
-  const login = await server.request('POST', '/api/v1/auth/login', { body: { email: PLATFORM_ADMIN, password: PASSWORD } });
+  server = await startTestServer({
+    ORGPLANE_PLATFORM_ADMIN_EMAILS: ` ${PLATFORM_ADMIN.toUpperCase()} , other@x.test`,
+  });
+  await server.request('POST', '/api/v1/auth/signup', {
+    body: { email: PLATFORM_ADMIN, password: PASSWORD },
+  });
+  const login = await server.request('POST', '/api/v1/auth/login', {
+    body: { email: PLATFORM_ADMIN, password: PASSWORD },
+  });
   adminToken = login.body.access_token;
 });
 afterAll(async () => {
@@ -39,12 +52,20 @@ describe('creating and listing orgs', () => {
     const a = await newUser(server);
     const b = await newUser(server);
     const slug = `taken-${Date.now()}`;
-    expect((await server.request('POST', '/api/v1/orgs', { token: a.token, body: { name: 'A', slug } })).status).toBe(201);
+    expect(
+      (await server.request('POST', '/api/v1/orgs', { token: a.token, body: { name: 'A', slug } })).status,
+    ).toBe(201);
     const clash = await server.request('POST', '/api/v1/orgs', { token: b.token, body: { name: 'B', slug } });
     expect(clash.status).toBe(409);
     expect(clash.body.code).toBe('slug_taken');
-    const first = await server.request('POST', '/api/v1/orgs', { token: a.token, body: { name: 'Same Name Inc' } });
-    const second = await server.request('POST', '/api/v1/orgs', { token: b.token, body: { name: 'Same Name Inc' } });
+    const first = await server.request('POST', '/api/v1/orgs', {
+      token: a.token,
+      body: { name: 'Same Name Inc' },
+    });
+    const second = await server.request('POST', '/api/v1/orgs', {
+      token: b.token,
+      body: { name: 'Same Name Inc' },
+    });
     expect(first.body.slug).toBe('same-name-inc');
     expect(second.body.slug).toMatch(/^same-name-inc-[0-9a-f]{6}$/);
   });
@@ -57,7 +78,9 @@ describe('creating and listing orgs', () => {
     });
     expect(response.status).toBe(400);
     const paths = response.body.errors.map((e: { path: string }) => e.path);
-    expect(paths).toEqual(expect.arrayContaining(['body.name', 'body.slug', 'body.support_tier', 'body.contact_email']));
+    expect(paths).toEqual(
+      expect.arrayContaining(['body.name', 'body.slug', 'body.support_tier', 'body.contact_email']),
+    );
   });
 
   it("lists the caller's orgs with their role, page by page", async () => {
@@ -69,7 +92,9 @@ describe('creating and listing orgs', () => {
     expect(page1.status).toBe(200);
     expect(page1.body.data).toHaveLength(2);
     expect(page1.body.next_cursor).toEqual(expect.any(String));
-    const page2 = await server.request('GET', `/api/v1/orgs?limit=2&cursor=${page1.body.next_cursor}`, { token: user.token });
+    const page2 = await server.request('GET', `/api/v1/orgs?limit=2&cursor=${page1.body.next_cursor}`, {
+      token: user.token,
+    });
     expect(page2.body.data).toHaveLength(2);
     expect(page2.body.next_cursor).toBeNull();
     const ids = [...page1.body.data, ...page2.body.data].map((o: { id: string }) => o.id);
@@ -102,23 +127,45 @@ describe('updating and deleting', () => {
     });
     expect(denied.status).toBe(403);
     expect(denied.body.code).toBe('permission_denied');
-    const empty = await server.request('PATCH', `/api/v1/orgs/${owner.orgId}`, { token: adminToken, body: {} });
+    const empty = await server.request('PATCH', `/api/v1/orgs/${owner.orgId}`, {
+      token: adminToken,
+      body: {},
+    });
     expect(empty.status).toBe(400);
-    const log = await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.updated`, { token: owner.token });
-    expect(log.body.data[0]).toMatchObject({ action: 'org.updated', actor: { id: admin.userId }, metadata: { changed: ['industry', 'billing_email'] } });
+    const log = await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.updated`, {
+      token: owner.token,
+    });
+    expect(log.body.data[0]).toMatchObject({
+      action: 'org.updated',
+      actor: { id: admin.userId },
+      metadata: { changed: ['industry', 'billing_email'] },
+    });
   });
 
   it('deletes an org with everything in it (owners only)', async () => {
     const owner = await newUser(server);
     const admin = await newUser(server);
     await addMember(server, owner.orgId, admin.userId, 'admin');
-    await server.request('POST', `/api/v1/orgs/${owner.orgId}/workspaces`, { token: owner.token, body: { name: 'W' } });
-    const byAdmin = await server.request('DELETE', `/api/v1/orgs/${owner.orgId}`, { token: await tokenFor(server, admin, owner.orgId) });
+    await server.request('POST', `/api/v1/orgs/${owner.orgId}/workspaces`, {
+      token: owner.token,
+      body: { name: 'W' },
+    });
+    const byAdmin = await server.request('DELETE', `/api/v1/orgs/${owner.orgId}`, {
+      token: await tokenFor(server, admin, owner.orgId),
+    });
     expect(byAdmin.status).toBe(403);
-    expect((await server.request('DELETE', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(204);
-    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(404);
+    expect(
+      (await server.request('DELETE', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status,
+    ).toBe(204);
+    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(
+      404,
+    );
     for (const table of ['workspaces', 'memberships', 'audit_logs', 'org_data_keys'] as const) {
-      const rows = await server.deps.db.selectFrom(table).select('org_id').where('org_id', '=', owner.orgId).execute();
+      const rows = await server.deps.db
+        .selectFrom(table)
+        .select('org_id')
+        .where('org_id', '=', owner.orgId)
+        .execute();
       expect(rows, table).toHaveLength(0);
     }
   });
@@ -136,7 +183,9 @@ describe('lifecycle: archive, suspend, restore', () => {
     const { owner, memberToken } = await orgWithMember();
     const ws = `/api/v1/orgs/${owner.orgId}/workspaces`;
     expect((await server.request('GET', ws, { token: memberToken })).status).toBe(200);
-    const archived = await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: owner.token });
+    const archived = await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, {
+      token: owner.token,
+    });
     expect(archived.status).toBe(200);
     expect(archived.body.status).toBe('archived');
 
@@ -144,17 +193,27 @@ describe('lifecycle: archive, suspend, restore', () => {
     expect(stopped.status).toBe(403);
     expect(stopped.body.code).toBe('org_archived');
     expect((await server.request('GET', ws, { token: owner.token })).body.code).toBe('org_archived');
-    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: memberToken })).status).toBe(403);
-    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(200);
-    expect((await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: owner.token })).status).toBe(403);
+    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: memberToken })).status).toBe(
+      403,
+    );
+    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(
+      200,
+    );
+    expect(
+      (await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: owner.token })).status,
+    ).toBe(403);
 
-    const restored = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, { token: owner.token });
+    const restored = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, {
+      token: owner.token,
+    });
     expect(restored.status).toBe(200);
     expect(restored.body.status).toBe('active');
     expect((await server.request('GET', ws, { token: memberToken })).status).toBe(200);
-    const actions = (await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.*`, { token: owner.token })).body.data.map(
-      (e: { action: string }) => e.action,
-    );
+    const actions = (
+      await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.*`, {
+        token: owner.token,
+      })
+    ).body.data.map((e: { action: string }) => e.action);
     expect(actions).toEqual(expect.arrayContaining(['org.archived', 'org.restored']));
   });
 
@@ -163,39 +222,63 @@ describe('lifecycle: archive, suspend, restore', () => {
     const admin = await newUser(server);
     await addMember(server, owner.orgId, admin.userId, 'admin');
     const adminToken = await tokenFor(server, admin, owner.orgId);
-    expect((await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: adminToken })).status).toBe(403);
-    const restore = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, { token: owner.token });
+    expect(
+      (await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: adminToken })).status,
+    ).toBe(403);
+    const restore = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, {
+      token: owner.token,
+    });
     expect(restore.status).toBe(409);
     expect(restore.body.code).toBe('invalid_status_transition');
   });
 
   it('suspend is for platform admins only; owners cannot lift it but can still read the org', async () => {
     const { owner, memberToken } = await orgWithMember();
-    const bySelf = await server.request('POST', `/api/v1/orgs/${owner.orgId}/suspend`, { token: owner.token });
+    const bySelf = await server.request('POST', `/api/v1/orgs/${owner.orgId}/suspend`, {
+      token: owner.token,
+    });
     expect(bySelf.status).toBe(403);
-    const suspended = await server.request('POST', `/api/v1/orgs/${owner.orgId}/suspend`, { token: adminToken });
+    const suspended = await server.request('POST', `/api/v1/orgs/${owner.orgId}/suspend`, {
+      token: adminToken,
+    });
     expect(suspended.status).toBe(200);
     expect(suspended.body.status).toBe('suspended');
 
-    const stopped = await server.request('GET', `/api/v1/orgs/${owner.orgId}/members`, { token: memberToken });
+    const stopped = await server.request('GET', `/api/v1/orgs/${owner.orgId}/members`, {
+      token: memberToken,
+    });
     expect(stopped.status).toBe(403);
     expect(stopped.body.code).toBe('org_suspended');
-    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(200);
-    const ownerRestore = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, { token: owner.token });
+    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(
+      200,
+    );
+    const ownerRestore = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, {
+      token: owner.token,
+    });
     expect(ownerRestore.status).toBe(403);
     expect(ownerRestore.body.code).toBe('org_suspended');
-    expect((await server.request('DELETE', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status).toBe(403);
+    expect(
+      (await server.request('DELETE', `/api/v1/orgs/${owner.orgId}`, { token: owner.token })).status,
+    ).toBe(403);
 
     const lifted = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, { token: adminToken });
     expect(lifted.status).toBe(200);
-    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}/members`, { token: memberToken })).status).toBe(200);
-    const log = await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.suspended`, { token: owner.token });
+    expect(
+      (await server.request('GET', `/api/v1/orgs/${owner.orgId}/members`, { token: memberToken })).status,
+    ).toBe(200);
+    const log = await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.suspended`, {
+      token: owner.token,
+    });
     expect(log.body.data[0].actor.email).toBe(PLATFORM_ADMIN);
   });
 
   it('platform admins get 404 on other routes of orgs they do not belong to', async () => {
     const owner = await newUser(server);
-    expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}/workspaces`, { token: adminToken })).status).toBe(404);
-    expect((await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: adminToken })).status).toBe(404);
+    expect(
+      (await server.request('GET', `/api/v1/orgs/${owner.orgId}/workspaces`, { token: adminToken })).status,
+    ).toBe(404);
+    expect(
+      (await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: adminToken })).status,
+    ).toBe(404);
   });
 });

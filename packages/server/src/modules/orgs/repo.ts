@@ -1,21 +1,9 @@
 // SQL for organizations and memberships-by-user. Tenant queries take the org id first.
 import { sql } from 'kysely';
-import type { Executor, OrganizationsTable, OrgRole, OrgStatus } from '../../db/schema.ts';
+import type { Executor, OrganizationsTable, OrgRole, OrgStatus, Selectable } from '../../db/schema.ts';
 import type { Page } from '../../http/pagination.ts';
 
-export interface OrgRow {
-  id: string;
-  name: string;
-  slug: string;
-  status: OrgStatus;
-  primary_domain: string | null;
-  industry: string | null;
-  contact_email: string | null;
-  billing_email: string | null;
-  support_tier: 'community' | 'standard' | 'premium' | 'enterprise';
-  created_at: Date;
-  updated_at: Date;
-}
+export type OrgRow = Omit<Selectable<OrganizationsTable>, 'created_by' | 'status_changed_at'>;
 
 const COLUMNS = [
   'id',
@@ -64,12 +52,12 @@ export async function findOrg(db: Executor, orgId: string, options: { lock?: boo
 
 export async function updateOrg(db: Executor, orgId: string, fields: OrgFields) {
   return (
-    ((await db
+    (await db
       .updateTable('organizations')
       .set({ ...fields, updated_at: sql<Date>`now()` })
       .where('id', '=', orgId)
       .returning(COLUMNS)
-      .executeTakeFirst()) as OrgRow | undefined) ?? null
+      .executeTakeFirst()) ?? null
   );
 }
 

@@ -1,16 +1,9 @@
 // SQL for workspaces. Every query takes the org scope first and filters by it inside the SQL.
 import { sql } from 'kysely';
-import type { Executor } from '../../db/schema.ts';
+import type { Executor, Selectable, WorkspacesTable } from '../../db/schema.ts';
 import type { Page } from '../../http/pagination.ts';
 
-export interface WorkspaceRow {
-  org_id: string;
-  id: string;
-  name: string;
-  description: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
+export type WorkspaceRow = Selectable<WorkspacesTable>;
 
 export async function insertWorkspace(
   db: Executor,
@@ -35,12 +28,12 @@ export async function listWorkspaces(db: Executor, orgId: string, page: Page) {
 
 export async function findWorkspace(db: Executor, orgId: string, workspaceId: string) {
   return (
-    ((await db
+    (await db
       .selectFrom('workspaces')
       .selectAll()
       .where('org_id', '=', orgId)
       .where('id', '=', workspaceId)
-      .executeTakeFirst()) as WorkspaceRow | undefined) ?? null
+      .executeTakeFirst()) ?? null
   );
 }
 
@@ -51,13 +44,13 @@ export async function updateWorkspace(
   fields: { name?: string; description?: string | null },
 ) {
   return (
-    ((await db
+    (await db
       .updateTable('workspaces')
       .set({ ...fields, updated_at: sql<Date>`now()` })
       .where('org_id', '=', orgId)
       .where('id', '=', workspaceId)
       .returningAll()
-      .executeTakeFirst()) as WorkspaceRow | undefined) ?? null
+      .executeTakeFirst()) ?? null
   );
 }
 

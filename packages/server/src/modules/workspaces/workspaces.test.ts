@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, newUser, startTestServer, type TestServer, tokenFor } from '../../../../../test/harness.ts';
+import {
+  addMember,
+  newUser,
+  startTestServer,
+  type TestServer,
+  tokenFor,
+} from '../../../../../test/harness.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -13,25 +19,43 @@ describe('workspaces', () => {
   it('create, get, list, update, delete — with audit entries', async () => {
     const user = await newUser(server);
     const base = `/api/v1/orgs/${user.orgId}/workspaces`;
-    const created = await server.request('POST', base, { token: user.token, body: { name: '  Production ', description: 'Live' } });
+    const created = await server.request('POST', base, {
+      token: user.token,
+      body: { name: '  Production ', description: 'Live' },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'Production', description: 'Live', org_id: user.orgId });
     const id = created.body.id;
-    expect((await server.request('GET', `${base}/${id}`, { token: user.token })).body.name).toBe('Production');
-    const patched = await server.request('PATCH', `${base}/${id}`, { token: user.token, body: { description: null } });
+    expect((await server.request('GET', `${base}/${id}`, { token: user.token })).body.name).toBe(
+      'Production',
+    );
+    const patched = await server.request('PATCH', `${base}/${id}`, {
+      token: user.token,
+      body: { description: null },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body.description).toBeNull();
     expect((await server.request('DELETE', `${base}/${id}`, { token: user.token })).status).toBe(204);
     expect((await server.request('GET', `${base}/${id}`, { token: user.token })).status).toBe(404);
-    const log = await server.request('GET', `/api/v1/orgs/${user.orgId}/audit-logs?target_id=${id}`, { token: user.token });
-    expect(log.body.data.map((e: { action: string }) => e.action)).toEqual(['workspace.deleted', 'workspace.updated', 'workspace.created']);
-    expect(log.body.data[0]).toMatchObject({ actor: { id: user.userId, email: user.email }, request_id: expect.any(String) });
+    const log = await server.request('GET', `/api/v1/orgs/${user.orgId}/audit-logs?target_id=${id}`, {
+      token: user.token,
+    });
+    expect(log.body.data.map((e: { action: string }) => e.action)).toEqual([
+      'workspace.deleted',
+      'workspace.updated',
+      'workspace.created',
+    ]);
+    expect(log.body.data[0]).toMatchObject({
+      actor: { id: user.userId, email: user.email },
+      request_id: expect.any(String),
+    });
   });
 
   it('paginates with a cursor and never repeats or skips', async () => {
     const user = await newUser(server);
     const base = `/api/v1/orgs/${user.orgId}/workspaces`;
-    for (let i = 0; i < 7; i++) await server.request('POST', base, { token: user.token, body: { name: `ws ${i}` } });
+    for (let i = 0; i < 7; i++)
+      await server.request('POST', base, { token: user.token, body: { name: `ws ${i}` } });
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
@@ -56,15 +80,29 @@ describe('workspaces', () => {
     const memberToken = await tokenFor(server, member, owner.orgId);
     const viewerToken = await tokenFor(server, viewer, owner.orgId);
     expect((await server.request('GET', base, { token: viewerToken })).status).toBe(200);
-    expect((await server.request('POST', base, { token: memberToken, body: { name: 'X' } })).status).toBe(403);
-    expect((await server.request('DELETE', `${base}/${ws.body.id}`, { token: memberToken })).status).toBe(403);
-    expect((await server.request('PATCH', `${base}/${ws.body.id}`, { token: viewerToken, body: { name: 'Y' } })).status).toBe(403);
+    expect((await server.request('POST', base, { token: memberToken, body: { name: 'X' } })).status).toBe(
+      403,
+    );
+    expect((await server.request('DELETE', `${base}/${ws.body.id}`, { token: memberToken })).status).toBe(
+      403,
+    );
+    expect(
+      (await server.request('PATCH', `${base}/${ws.body.id}`, { token: viewerToken, body: { name: 'Y' } }))
+        .status,
+    ).toBe(403);
   });
 
   it('validates names', async () => {
     const user = await newUser(server);
     const base = `/api/v1/orgs/${user.orgId}/workspaces`;
-    for (const body of [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(201) }, { name: 3 }, { name: 'ok', extra: true }]) {
+    for (const body of [
+      {},
+      { name: '' },
+      { name: '   ' },
+      { name: 'x'.repeat(201) },
+      { name: 3 },
+      { name: 'ok', extra: true },
+    ]) {
       const response = await server.request('POST', base, { token: user.token, body });
       expect(response.status, JSON.stringify(body)).toBe(400);
     }
