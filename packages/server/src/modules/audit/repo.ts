@@ -13,10 +13,7 @@ export interface AuditFilter {
   until?: string;
 }
 
-export async function insertAudit(
-  db: Executor,
-  row: Omit<AuditRow, 'occurred_at' | 'metadata'> & { metadata: string },
-) {
+export async function insertAudit(db: Executor, row: Insertable<AuditLogsTable>) {
   await db.insertInto('audit_logs').values(row).execute();
 }
 
