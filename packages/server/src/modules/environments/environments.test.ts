@@ -165,6 +165,18 @@ describe('environments', () => {
     );
   });
 
+  it('answers 400, not 500, for text the database cannot store (NUL characters)', async () => {
+    const { user, base } = await workspace();
+    for (const body of [
+      { name: 'a\u0000b', slug: 'n1', tier: 'dev', deployment_host: 'aws' },
+      { name: 'x', slug: 'n2', tier: 'dev', deployment_host: 'aws', execution_backend: { k: 'x\u0000y' } },
+    ]) {
+      const response = await server.request('POST', base, { token: user.token, body });
+      expect(response.status).toBe(400);
+      expect(response.body.code).toBe('invalid_input');
+    }
+  });
+
   it('deleting a workspace deletes its environments; a missing workspace is 404', async () => {
     const { user, wsId, base } = await workspace();
     await server.request('POST', base, {
