@@ -41,7 +41,12 @@ export async function startOrgplane(
       },
     };
     const app = await buildApp(deps, options);
-    const sweeper = setInterval(() => deps.limiter.sweep().catch(() => undefined), 60_000);
+    // Housekeeping every minute: drop expired throttling windows; pick up signing keys rotated by
+    // another node (its tokens keep verifying meanwhile through the unknown-kid reload).
+    const sweeper = setInterval(() => {
+      deps.limiter.sweep().catch((err) => app.log.warn({ err }, 'rate-limit sweep failed'));
+      keys.refresh().catch((err) => app.log.warn({ err }, 'signing-key refresh failed'));
+    }, 60_000);
     sweeper.unref();
     return {
       app,

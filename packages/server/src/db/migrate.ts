@@ -42,12 +42,13 @@ export async function migrate(runner: ScriptRunner, migrations = listMigrations(
       );
       applied.push(migration.name);
     }
+    await runner.exec(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
     return applied;
   } catch (error) {
     await runner.exec('ROLLBACK').catch(() => undefined);
+    // Unlock here too, but never let an unlock failure hide the migration's own error.
+    await runner.exec(`SELECT pg_advisory_unlock(${LOCK_KEY})`).catch(() => undefined);
     throw error;
-  } finally {
-    await runner.exec(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
   }
 }
 

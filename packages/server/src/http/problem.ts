@@ -121,7 +121,11 @@ const DATABASE_CODES: Record<string, [number, string, string]> = {
   '22007': [400, 'invalid_input', 'A date or time in the request is invalid.'],
   '22008': [400, 'invalid_input', 'A date or time in the request is out of range.'],
   '22021': [400, 'invalid_input', 'The request contains bytes that are not valid text.'],
-  '22P05': [400, 'invalid_input', 'The request contains a character that cannot be stored (such as \\u0000).'],
+  '22P05': [
+    400,
+    'invalid_input',
+    'The request contains a character that cannot be stored (such as \\u0000).',
+  ],
   '54001': [400, 'invalid_input', 'A value in the request is too deeply nested.'],
 };
 

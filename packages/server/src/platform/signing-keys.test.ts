@@ -320,6 +320,16 @@ describe('rotate', () => {
     expect(kidOf(await other.sign({}, 'u', 60))).toBe(newKid);
   });
 
+  it('refresh() moves a node that loaded earlier to the key another node rotated to', async () => {
+    const rotating = await initialised();
+    const other = await initialised(otherDb);
+    const newKid = await rotating.rotate();
+    expect(kidOf(await other.sign({}, 'u', 60))).not.toBe(newKid);
+    await other.refresh();
+    expect(kidOf(await other.sign({}, 'u', 60))).toBe(newKid);
+    expect(other.jwks().keys.map((k) => k.kid)).toContain(newKid);
+  });
+
   it('stops publishing and accepting retired keys after the grace period', async () => {
     const node = await initialised();
     const oldToken = await node.sign({}, 'user-1', 600);

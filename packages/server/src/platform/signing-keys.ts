@@ -58,9 +58,18 @@ export class SigningKeyring {
       .set({ status: 'retired', retired_at: sql<Date>`now()` })
       .where('status', '=', 'active')
       .execute();
-    const kid = await this.insertActiveKey();
+    await this.insertActiveKey();
     await this.load();
-    return kid;
+    // When two nodes rotate at once only one insert wins; report the key actually signing now.
+    return this.signer?.kid ?? '';
+  }
+
+  /**
+   * Re-reads the keys, so a rotation done by another node reaches this one: its signer moves to
+   * the new key and its JWKS lists it. Called periodically by every node.
+   */
+  async refresh(): Promise<void> {
+    await this.load();
   }
 
   async sign(claims: JWTPayload, subject: string, ttlSeconds: number): Promise<string> {
@@ -107,7 +116,7 @@ export class SigningKeyring {
     return key.publicKey;
   }
 
-  private async insertActiveKey(): Promise<string> {
+  private async insertActiveKey(): Promise<void> {
     const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
     const kid = randomUUID();
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ALG, use: 'sig' };
@@ -125,7 +134,6 @@ export class SigningKeyring {
       })
       .onConflict((oc) => oc.column('status').where('status', '=', 'active').doNothing())
       .execute();
-    return kid;
   }
 
   private async load(): Promise<void> {
