@@ -87,25 +87,70 @@ describe('request handling', () => {
     expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const kept = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'trace-abc.123' } });
     expect(kept.headers['x-request-id']).toBe('trace-abc.123');
-    const unsafe = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'bad id\nwith newline' } });
+    const unsafe = await server.request('GET', '/healthz', {
+      headers: { 'x-request-id': 'bad id\nwith newline' },
+    });
     expect(unsafe.headers['x-request-id']).not.toContain('bad');
   });
 
   it('answers unknown routes, malformed JSON, wrong media types and huge bodies with problems', async () => {
     const unknown = await server.request('GET', '/api/v1/nope');
     expect(unknown.status).toBe(404);
-    expect(unknown.body).toMatchObject({ status: 404, code: 'route_not_found', type: expect.any(String), title: 'Not Found' });
+    expect(unknown.body).toMatchObject({
+      status: 404,
+      code: 'route_not_found',
+      type: expect.any(String),
+      title: 'Not Found',
+    });
     const malformed = await server.request('POST', '/api/v1/auth/login', { body: '{"email": ' });
     expect(malformed.status).toBe(400);
     expect(malformed.body.code).toBe('invalid_json');
-    const media = await server.request('POST', '/api/v1/auth/login', { body: 'email=x', headers: { 'content-type': 'text/plain' } });
+    const media = await server.request('POST', '/api/v1/auth/login', {
+      body: 'email=x',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(media.status).toBe(415);
-    const huge = await server.request('POST', '/api/v1/auth/login', { body: JSON.stringify({ email: 'x'.repeat(2_000_000) }) });
+    const huge = await server.request('POST', '/api/v1/auth/login', {
+      body: JSON.stringify({ email: 'x'.repeat(2_000_000) }),
+    });
     expect(huge.status).toBe(413);
     for (const response of [unknown, malformed, media, huge]) {
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.text).not.toMatch(/\bat .+\.(ts|js):\d+/);
     }
+  });
+
+  it('answers malformed and over-long URLs with problems carrying a request id', async () => {
+    const bad = await server.request('GET', '/api/v1/orgs/%zz');
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('bad_url');
+    expect(bad.headers['x-request-id']).toBeTruthy();
+    const long = await server.request('GET', `/api/v1/orgs/${'a'.repeat(150)}`);
+    expect(long.status).toBe(414);
+    expect(long.body.code).toBe('uri_too_long');
+    for (const response of [bad, long])
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('refuses free-form JSON nested deeper than 32 levels with a 400 naming the field', async () => {
+    const user = await newUser(server);
+    const ws = await server.request('POST', `/api/v1/orgs/${user.orgId}/workspaces`, {
+      token: user.token,
+      body: { name: 'W' },
+    });
+    const deep = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const response = await server.request(
+      'POST',
+      `/api/v1/orgs/${user.orgId}/workspaces/${ws.body.id}/environments`,
+      {
+        token: user.token,
+        body: `{"name":"e","slug":"e","tier":"dev","deployment_host":"aws","execution_backend":${deep}}`,
+      },
+    );
+    expect(response.status).toBe(400);
+    expect(response.body.errors).toEqual([
+      { path: 'body.execution_backend', message: 'must not nest more than 32 levels deep' },
+    ]);
   });
 
   it('marks API responses uncacheable', async () => {
@@ -119,12 +164,16 @@ describe('request handling', () => {
 describe('logs', () => {
   it('are JSON lines with request ids and never contain passwords or tokens', async () => {
     const user = await newUser(server);
-    await server.request('GET', '/api/v1/auth/whoami', { token: user.token, headers: { 'x-api-key': 'fl_notarealkey' } });
+    await server.request('GET', '/api/v1/auth/whoami', {
+      token: user.token,
+      headers: { 'x-api-key': 'fl_notarealkey' },
+    });
     await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } });
     const text = logLines.join('');
     expect(logLines.length).toBeGreaterThan(3);
     for (const line of logLines) expect(() => JSON.parse(line)).not.toThrow();
     expect(text).toContain('"reqId"');
-    for (const secret of [PASSWORD, user.token, user.refreshToken, 'fl_notarealkey']) expect(text).not.toContain(secret);
+    for (const secret of [PASSWORD, user.token, user.refreshToken, 'fl_notarealkey'])
+      expect(text).not.toContain(secret);
   });
 });

@@ -6,7 +6,7 @@ import type { AppDeps } from './app-deps.ts';
 import { registerGuard } from './http/guard.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
-import { registerProblemHandlers } from './http/problem.ts';
+import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.ts';
 import { registerValidation } from './http/validation.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
@@ -48,6 +48,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
     },
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {

@@ -1,7 +1,7 @@
 // RFC 9457 problem details. Every error leaves the server in this shape: services throw
 // ProblemError; anything else (validation, malformed JSON, unknown routes, crashes) is translated
 // here, and a crash never shows its stack to the caller.
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface FieldError {
   path: string;
@@ -26,6 +26,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Payload Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
@@ -120,6 +121,7 @@ const DATABASE_CODES: Record<string, [number, string, string]> = {
   '22003': [400, 'invalid_input', 'A number in the request is out of range.'],
   '22007': [400, 'invalid_input', 'A date or time in the request is invalid.'],
   '22008': [400, 'invalid_input', 'A date or time in the request is out of range.'],
+  '22009': [400, 'invalid_input', 'A time zone offset in the request is invalid.'],
   '22021': [400, 'invalid_input', 'The request contains bytes that are not valid text.'],
   '22P05': [
     400,
@@ -133,6 +135,22 @@ function databaseProblem(error: { code?: unknown }) {
   return typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code)
     ? DATABASE_CODES[error.code]
     : undefined;
+}
+
+/**
+ * Errors Fastify raises before routing (a malformed percent-escape, an over-long path segment):
+ * they bypass hooks and the error handler, so they get their problem body and headers here.
+ */
+export function frameworkErrorProblem(
+  error: { code?: string },
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const body = tooLong
+    ? problemBody(414, 'uri_too_long', 'A path segment of the URL is too long.', request.id)
+    : problemBody(400, 'bad_url', 'The URL is malformed (check its percent-escapes).', request.id);
+  return sendProblem(reply, body, { 'x-request-id': request.id, 'cache-control': 'no-store' });
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {

@@ -12,8 +12,13 @@ export const Uuid = (options: Record<string, unknown> = {}) => Type.String({ for
 
 export const Timestamp = () => Type.String({ format: 'date-time' });
 
+/** A free-form JSON object. */
 export const JsonObject = (options: Record<string, unknown> = {}) =>
   Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, ...options });
+
+/** A free-form JSON object sent by a client: at most 32 levels deep (see http/validation.ts). */
+export const JsonObjectInput = (options: Record<string, unknown> = {}) =>
+  JsonObject({ maxDepth: 32, ...options });
 
 export const Email = (options: Record<string, unknown> = {}) =>
   Type.String({ format: 'email', maxLength: 254, ...options });

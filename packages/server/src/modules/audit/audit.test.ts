@@ -131,6 +131,24 @@ describe('audit log', () => {
     expect(wildcard.body.data).toHaveLength(0);
   });
 
+  it('accepts leap-second instants and refuses instants outside years 1-9999', async () => {
+    const user = await newUser(server);
+    const base = `/api/v1/orgs/${user.orgId}/audit-logs`;
+    const leap = await server.request('GET', `${base}?since=${encodeURIComponent('2016-12-31T23:59:60Z')}`, {
+      token: user.token,
+    });
+    expect(leap.status).toBe(200);
+    const overflow = await server.request(
+      'GET',
+      `${base}?until=${encodeURIComponent('9999-12-31T23:59:59-23:59')}`,
+      {
+        token: user.token,
+      },
+    );
+    expect(overflow.status).toBe(400);
+    expect(overflow.body.errors[0].path).toBe('query.until');
+  });
+
   it('is append-only: the database refuses updates and deletes', async () => {
     const user = await newUser(server);
     const db = server.deps.db;

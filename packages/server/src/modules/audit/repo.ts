@@ -9,8 +9,8 @@ export interface AuditFilter {
   actor_id?: string;
   target_type?: string;
   target_id?: string;
-  since?: string;
-  until?: string;
+  since?: Date;
+  until?: Date;
 }
 
 export async function insertAudit(db: Executor, row: Insertable<AuditLogsTable>) {
@@ -33,8 +33,8 @@ export async function listAudit(
   if (filter.actor_id) query = query.where('actor_id', '=', filter.actor_id);
   if (filter.target_type) query = query.where('target_type', '=', filter.target_type);
   if (filter.target_id) query = query.where('target_id', '=', filter.target_id);
-  if (filter.since) query = query.where('occurred_at', '>=', new Date(filter.since));
-  if (filter.until) query = query.where('occurred_at', '<', new Date(filter.until));
+  if (filter.since) query = query.where('occurred_at', '>=', filter.since);
+  if (filter.until) query = query.where('occurred_at', '<', filter.until);
   if (page.after) query = query.where('id', '<', page.after);
   return (await query
     .orderBy('id', 'desc')

@@ -4,6 +4,7 @@ import type { Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import type { Actor, RequestOrigin } from '../../http/principal.ts';
 import { newId } from '../../platform/ids.ts';
+import { auditErrors } from './errors.ts';
 import { type AuditFilter, type AuditRow, insertAudit, listAudit } from './repo.ts';
 
 /** Who did it and from where. Users act through requests; the system acts on its own. */
@@ -71,6 +72,19 @@ export function presentAudit(row: AuditRow) {
   };
 }
 
-export async function listAuditLogs(db: Executor, orgId: string, filter: AuditFilter, page: Page) {
-  return toPage(await listAudit(db, orgId, filter, page), page, presentAudit);
+// RFC 3339 admits instants JavaScript and PostgreSQL disagree on (leap seconds, offsets that push
+// 9999-12-31 into year 10000): turn the filter into one instant both understand, or refuse it.
+function instant(value: string | undefined, field: 'since' | 'until'): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value.replace(/:60(?=(\.\d+)?(Z|[+-]\d\d:\d\d)$)/i, ':59'));
+  const year = date.getUTCFullYear();
+  if (Number.isNaN(date.getTime()) || year < 1 || year > 9999) throw auditErrors.invalidTime(field);
+  return date;
+}
+
+export type AuditQuery = Omit<AuditFilter, 'since' | 'until'> & { since?: string; until?: string };
+
+export async function listAuditLogs(db: Executor, orgId: string, filter: AuditQuery, page: Page) {
+  const range = { since: instant(filter.since, 'since'), until: instant(filter.until, 'until') };
+  return toPage(await listAudit(db, orgId, { ...filter, ...range }, page), page, presentAudit);
 }

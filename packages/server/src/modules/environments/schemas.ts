@@ -1,6 +1,13 @@
 import { Type } from 'typebox';
 import { pageQueryFields, pageResponse } from '../../http/pagination.ts';
-import { JsonObject, Nullable, StringEnum, Timestamp, Uuid } from '../../http/schema-helpers.ts';
+import {
+  JsonObject,
+  JsonObjectInput,
+  Nullable,
+  StringEnum,
+  Timestamp,
+  Uuid,
+} from '../../http/schema-helpers.ts';
 
 export const TIERS = ['dev', 'stage', 'prod'] as const;
 export const DEPLOYMENT_HOSTS = ['localhost', 'cloudrun', 'aws'] as const;
@@ -13,11 +20,11 @@ const Slug = Type.String({
   description: 'Lowercase letters, digits and single hyphens; unique within the workspace.',
   examples: ['prod'],
 });
-const ExecutionBackend = JsonObject({
+const ExecutionBackend = JsonObjectInput({
   maxProperties: 64,
   description: 'Compute backend configuration, e.g. `{"type": "docker", "cpu": 2}`.',
 });
-const CloudCredentials = JsonObject({
+const CloudCredentials = JsonObjectInput({
   maxProperties: 64,
   description: 'Provider credentials; write-only, encrypted at rest, never returned. `null` clears them.',
 });
