@@ -12,7 +12,11 @@ export const onPostgres = process.env.ORGPLANE_TEST_DB === 'postgres';
 
 export interface TestServer extends Orgplane {
   /** Sends a JSON request through the full HTTP stack (fastify.inject). */
-  request(method: string, url: string, options?: { body?: unknown; token?: string; headers?: Record<string, string>; ip?: string }): Promise<TestResponse>;
+  request(
+    method: string,
+    url: string,
+    options?: { body?: unknown; token?: string; headers?: Record<string, string>; ip?: string },
+  ): Promise<TestResponse>;
 }
 
 export interface TestResponse {
@@ -42,7 +46,9 @@ export async function startTestServer(
     schema = `test_${randomBytes(6).toString('hex')}`;
     await withClient(url, (client) => client.query(`CREATE SCHEMA ${schema}`));
   }
-  const orgplane = await startOrgplane(config, { url, dataDir: null, schema, poolSize: 12 },
+  const orgplane = await startOrgplane(
+    config,
+    { url, dataDir: null, schema, poolSize: 12 },
     options.logDestination ? { logDestination: options.logDestination } : { logger: false },
   );
   await orgplane.app.ready();
@@ -67,7 +73,12 @@ export async function startTestServer(
       try {
         body = response.body ? JSON.parse(response.body) : undefined;
       } catch {}
-      return { status: response.statusCode, headers: response.headers as TestResponse['headers'], body, text: response.body };
+      return {
+        status: response.statusCode,
+        headers: response.headers as TestResponse['headers'],
+        body,
+        text: response.body,
+      };
     },
     async close() {
       await orgplane.close();
@@ -93,7 +104,9 @@ export const PASSWORD = 'correct-horse-battery-staple-42';
 /** Signs up a fresh user and logs in: their personal org is the token's active org. */
 export async function newUser(server: TestServer, label = 'user') {
   const email = `${label}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}@example.com`;
-  const signup = await server.request('POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD, name: label } });
+  const signup = await server.request('POST', '/api/v1/auth/signup', {
+    body: { email, password: PASSWORD, name: label },
+  });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${signup.text}`);
   const login = await server.request('POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } });
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
@@ -109,13 +122,21 @@ export async function newUser(server: TestServer, label = 'user') {
 export type TestUser = Awaited<ReturnType<typeof newUser>>;
 
 /** Adds `user` to `orgId` with `role` directly in the database (invitations come later). */
-export async function addMember(server: TestServer, orgId: string, userId: string, role: 'owner' | 'admin' | 'member' | 'viewer') {
+export async function addMember(
+  server: TestServer,
+  orgId: string,
+  userId: string,
+  role: 'owner' | 'admin' | 'member' | 'viewer',
+) {
   await server.deps.db.insertInto('memberships').values({ org_id: orgId, user_id: userId, role }).execute();
 }
 
 /** A token for `user` acting in `orgId` (via switch-org). */
 export async function tokenFor(server: TestServer, user: TestUser, orgId: string): Promise<string> {
-  const response = await server.request('POST', '/api/v1/auth/switch-org', { token: user.token, body: { org_id: orgId } });
+  const response = await server.request('POST', '/api/v1/auth/switch-org', {
+    token: user.token,
+    body: { org_id: orgId },
+  });
   if (response.status !== 200) throw new Error(`switch-org failed: ${response.status} ${response.text}`);
   return response.body.access_token;
 }

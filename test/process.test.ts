@@ -73,10 +73,16 @@ describe('the server process', () => {
     const key = readFileSync(keyFile, 'utf8');
     expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
 
-    const signup = await post(`${first.url}/api/v1/auth/signup`, { email: 'persist@example.com', password: PASSWORD });
+    const signup = await post(`${first.url}/api/v1/auth/signup`, {
+      email: 'persist@example.com',
+      password: PASSWORD,
+    });
     expect(signup.status).toBe(201);
     // A request in flight when SIGTERM arrives still gets its answer; then the process exits 0.
-    const inFlight = post(`${first.url}/api/v1/auth/login`, { email: 'persist@example.com', password: PASSWORD });
+    const inFlight = post(`${first.url}/api/v1/auth/login`, {
+      email: 'persist@example.com',
+      password: PASSWORD,
+    });
     await new Promise((r) => setTimeout(r, 5));
     first.child.kill('SIGTERM');
     expect((await inFlight).status).toBe(200);
@@ -85,7 +91,10 @@ describe('the server process', () => {
 
     const second = await startNode(env);
     expect(readFileSync(keyFile, 'utf8')).toBe(key);
-    const login = await post(`${second.url}/api/v1/auth/login`, { email: 'persist@example.com', password: PASSWORD });
+    const login = await post(`${second.url}/api/v1/auth/login`, {
+      email: 'persist@example.com',
+      password: PASSWORD,
+    });
     expect(login.status).toBe(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -106,39 +115,50 @@ describe('the server process', () => {
     expect(stderr).toContain('ORGPLANE_MASTER_KEY is required when DATABASE_URL is set');
   });
 
-  it.runIf(onPostgres)('two nodes starting at once on one PostgreSQL both serve, with one schema and one signing key', async () => {
-    const base = process.env.TEST_DATABASE_URL as string;
-    const schema = `proc_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    try {
-      const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
-      // Nodes behind one load balancer share the master key and the public URL (the token issuer).
-      const env = {
-        DATABASE_URL: url,
-        ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
-        ORGPLANE_PUBLIC_URL: 'https://orgplane.example.com',
-      };
-      const [a, b] = await Promise.all([startNode(env), startNode(env)]);
-      const signup = await post(`${a.url}/api/v1/auth/signup`, { email: 'two@example.com', password: PASSWORD });
-      expect(signup.status).toBe(201);
-      const login = await post(`${b.url}/api/v1/auth/login`, { email: 'two@example.com', password: PASSWORD });
-      expect(login.status).toBe(200);
-      const { access_token } = (await login.json()) as { access_token: string };
-      // A token signed by one node verifies on the other.
-      const whoami = await fetch(`${a.url}/api/v1/auth/whoami`, { headers: { authorization: `Bearer ${access_token}` } });
-      expect(whoami.status).toBe(200);
-      const migrations = await admin.query(`SELECT name FROM ${schema}.schema_migrations`);
-      expect(new Set(migrations.rows.map((r) => r.name)).size).toBe(migrations.rowCount);
-      const keys = await admin.query(`SELECT kid FROM ${schema}.signing_keys WHERE status = 'active'`);
-      expect(keys.rowCount).toBe(1);
-      a.child.kill('SIGTERM');
-      b.child.kill('SIGTERM');
-      await Promise.all([a.exited, b.exited]);
-    } finally {
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-      await admin.end();
-    }
-  });
+  it.runIf(onPostgres)(
+    'two nodes starting at once on one PostgreSQL both serve, with one schema and one signing key',
+    async () => {
+      const base = process.env.TEST_DATABASE_URL as string;
+      const schema = `proc_${randomBytes(5).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: base });
+      await admin.connect();
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      try {
+        const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+        // Nodes behind one load balancer share the master key and the public URL (the token issuer).
+        const env = {
+          DATABASE_URL: url,
+          ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
+          ORGPLANE_PUBLIC_URL: 'https://orgplane.example.com',
+        };
+        const [a, b] = await Promise.all([startNode(env), startNode(env)]);
+        const signup = await post(`${a.url}/api/v1/auth/signup`, {
+          email: 'two@example.com',
+          password: PASSWORD,
+        });
+        expect(signup.status).toBe(201);
+        const login = await post(`${b.url}/api/v1/auth/login`, {
+          email: 'two@example.com',
+          password: PASSWORD,
+        });
+        expect(login.status).toBe(200);
+        const { access_token } = (await login.json()) as { access_token: string };
+        // A token signed by one node verifies on the other.
+        const whoami = await fetch(`${a.url}/api/v1/auth/whoami`, {
+          headers: { authorization: `Bearer ${access_token}` },
+        });
+        expect(whoami.status).toBe(200);
+        const migrations = await admin.query(`SELECT name FROM ${schema}.schema_migrations`);
+        expect(new Set(migrations.rows.map((r) => r.name)).size).toBe(migrations.rowCount);
+        const keys = await admin.query(`SELECT kid FROM ${schema}.signing_keys WHERE status = 'active'`);
+        expect(keys.rowCount).toBe(1);
+        a.child.kill('SIGTERM');
+        b.child.kill('SIGTERM');
+        await Promise.all([a.exited, b.exited]);
+      } finally {
+        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+        await admin.end();
+      }
+    },
+  );
 });

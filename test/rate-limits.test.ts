@@ -19,7 +19,10 @@ afterAll(async () => {
 
 async function account() {
   const email = `rl-${++ipCounter}-${Date.now()}@example.com`;
-  const response = await server.request('POST', '/api/v1/auth/signup', { body: { email, password: PASSWORD }, ip: freshIp() });
+  const response = await server.request('POST', '/api/v1/auth/signup', {
+    body: { email, password: PASSWORD },
+    ip: freshIp(),
+  });
   expect(response.status).toBe(201);
   return email;
 }
@@ -30,7 +33,8 @@ const login = (email: string, password: string, ip: string) =>
 describe('login throttling', () => {
   it('locks an account after its failed attempts, even for the right password, with Retry-After', async () => {
     const email = await account();
-    for (let i = 0; i < 3; i++) expect((await login(email, 'wrong-password-000', freshIp())).status).toBe(401);
+    for (let i = 0; i < 3; i++)
+      expect((await login(email, 'wrong-password-000', freshIp())).status).toBe(401);
     const locked = await login(email, PASSWORD, freshIp());
     expect(locked.status).toBe(429);
     expect(locked.body.code).toBe('rate_limited');
@@ -50,7 +54,8 @@ describe('login throttling', () => {
 
   it('throttles an IP that fails across many accounts', async () => {
     const ip = freshIp();
-    for (let i = 0; i < 6; i++) expect((await login(`nobody-${i}@example.com`, 'wrong-password-000', ip)).status).toBe(401);
+    for (let i = 0; i < 6; i++)
+      expect((await login(`nobody-${i}@example.com`, 'wrong-password-000', ip)).status).toBe(401);
     const blocked = await login('someone-else@example.com', 'wrong-password-000', ip);
     expect(blocked.status).toBe(429);
     expect(blocked.headers['retry-after']).toBeDefined();
@@ -60,7 +65,9 @@ describe('login throttling', () => {
 
   it('counts parallel guesses atomically: no more than the limit ever reach the password check', async () => {
     const email = await account();
-    const results = await Promise.all(Array.from({ length: 12 }, () => login(email, 'wrong-password-000', freshIp())));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => login(email, 'wrong-password-000', freshIp())),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(9);
@@ -85,7 +92,9 @@ describe('signup throttling and switch', () => {
   it('ORGPLANE_ALLOW_SIGNUP=false turns signup off', async () => {
     const closed = await startTestServer({ ORGPLANE_ALLOW_SIGNUP: 'false' });
     try {
-      const response = await closed.request('POST', '/api/v1/auth/signup', { body: { email: 'x@example.com', password: PASSWORD } });
+      const response = await closed.request('POST', '/api/v1/auth/signup', {
+        body: { email: 'x@example.com', password: PASSWORD },
+      });
       expect(response.status).toBe(403);
       expect(response.body.code).toBe('signup_disabled');
     } finally {
