@@ -3,9 +3,14 @@
 import { defineConfig, type TestProjectConfiguration } from 'vitest/config';
 
 const include = ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'];
-const projects: TestProjectConfiguration[] = [{ extends: true, test: { name: 'pglite', include, env: { ORGPLANE_TEST_DB: 'pglite' } } }];
+const projects: TestProjectConfiguration[] = [
+  { extends: true, test: { name: 'pglite', include, env: { ORGPLANE_TEST_DB: 'pglite' } } },
+];
 if (process.env.TEST_DATABASE_URL) {
-  projects.push({ extends: true, test: { name: 'postgres', include, env: { ORGPLANE_TEST_DB: 'postgres' } } });
+  projects.push({
+    extends: true,
+    test: { name: 'postgres', include, env: { ORGPLANE_TEST_DB: 'postgres' } },
+  });
 }
 
 export default defineConfig({

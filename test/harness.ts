@@ -22,6 +22,7 @@ export interface TestServer extends Orgplane {
 export interface TestResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers field by field.
   body: any;
   text: string;
 }
