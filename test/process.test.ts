@@ -103,6 +103,41 @@ describe('the server process', () => {
     expect(lines.every((line) => line.startsWith('{'))).toBe(true);
   });
 
+  it("`npm start` serves from the repository root, so ./.orgplane is the root's", async () => {
+    const root = path.resolve(import.meta.dirname, '..');
+    const relative = `.orgplane-test-${randomBytes(4).toString('hex')}`;
+    dirs.push(path.join(root, relative));
+    const port = await freePort();
+    // Its own process group, so the test can stop npm and the server it started together.
+    const child = spawn('npm', ['start'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        ORGPLANE_DATA_DIR: relative,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+      detached: true,
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      let ready = false;
+      while (!ready && Date.now() < deadline) {
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (!ready) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ready).toBe(true);
+      expect(statSync(path.join(root, relative, 'master.key')).isFile()).toBe(true);
+    } finally {
+      if (child.pid) process.kill(-child.pid, 'SIGTERM');
+    }
+  });
+
   it('refuses to start with a clear message when the configuration is wrong', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       env: { ...process.env, DATABASE_URL: 'postgres://127.0.0.1/none', ORGPLANE_MASTER_KEY: '' },
