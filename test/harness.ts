@@ -36,6 +36,9 @@ export async function startTestServer(
     ORGPLANE_DATA_DIR: dataDir,
     ORGPLANE_PUBLIC_URL: 'http://orgplane.test',
     ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
+    // Suites create many users from one address; rate-limit tests set their own limits.
+    ORGPLANE_SIGNUP_IP_LIMIT_MAX: '100000',
+    ORGPLANE_LOGIN_IP_LIMIT_MAX: '100000',
     LOG_LEVEL: options.logDestination ? 'info' : 'silent',
     ...env,
   });

@@ -7,6 +7,11 @@ export const memberErrors = {
       'last_owner',
       'An organization needs at least one owner; make someone else owner first.',
     ),
+  permissionDenied: (role: string) =>
+    problems.forbidden(
+      'permission_denied',
+      `Your role (${role}) does not grant write:members, which this action needs.`,
+    ),
   ownersOnly: () =>
     problems.forbidden(
       'owner_required',

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addMember,
   newUser,
+  onPostgres,
   startTestServer,
   type TestServer,
   tokenFor,
@@ -180,6 +181,73 @@ describe('members', () => {
       actor: { id: t.admin.userId },
     });
   });
+
+  it('any member may leave; the last owner may not', async () => {
+    const t = await team();
+    const left = await server.request('DELETE', `${t.base}/${t.member.userId}`, { token: t.memberToken });
+    expect(left.status).toBe(204);
+    const log = await server.request('GET', `/api/v1/orgs/${t.owner.orgId}/audit-logs?action=member.left`, {
+      token: t.owner.token,
+    });
+    expect(log.body.data[0].actor.id).toBe(t.member.userId);
+    const ownerLeaves = await server.request('DELETE', `${t.base}/${t.owner.userId}`, {
+      token: t.owner.token,
+    });
+    expect(ownerLeaves.status).toBe(409);
+  });
+
+  it('viewers cannot remove others', async () => {
+    const t = await team();
+    const viewer = await newUser(server);
+    await addMember(server, t.owner.orgId, viewer.userId, 'viewer');
+    const token = await tokenFor(server, viewer, t.owner.orgId);
+    const response = await server.request('DELETE', `${t.base}/${t.member.userId}`, { token });
+    expect(response.status).toBe(403);
+    expect(response.body.code).toBe('permission_denied');
+  });
+
+  // Needs a second connection to hold the org lock while the request waits: PostgreSQL only
+  // (embedded PGlite has one connection and runs these changes one after another anyway).
+  it.runIf(onPostgres)(
+    'a caller demoted while their request waited for the org lock acts with the new role',
+    async () => {
+      const t = await team();
+      await server.request('PATCH', `${t.base}/${t.admin.userId}`, {
+        token: t.owner.token,
+        body: { role: 'owner' },
+      });
+      const secondOwner = await tokenFor(server, t.admin, t.owner.orgId);
+      let pending: ReturnType<typeof server.request> | undefined;
+      await server.deps.db.transaction().execute(async (trx) => {
+        await trx
+          .selectFrom('organizations')
+          .select('id')
+          .where('id', '=', t.owner.orgId)
+          .forUpdate()
+          .execute();
+        pending = server.request('PATCH', `${t.base}/${t.member.userId}`, {
+          token: secondOwner,
+          body: { role: 'owner' },
+        });
+        await new Promise((r) => setTimeout(r, 300)); // the request is now queued behind our lock
+        await trx
+          .updateTable('memberships')
+          .set({ role: 'member' })
+          .where('org_id', '=', t.owner.orgId)
+          .where('user_id', '=', t.admin.userId)
+          .execute();
+      });
+      const response = await pending!;
+      expect(response.status).toBe(403);
+      const member = await server.deps.db
+        .selectFrom('memberships')
+        .select('role')
+        .where('org_id', '=', t.owner.orgId)
+        .where('user_id', '=', t.member.userId)
+        .executeTakeFirstOrThrow();
+      expect(member.role).toBe('member');
+    },
+  );
 
   it('answers 404 for users who are not members', async () => {
     const t = await team();

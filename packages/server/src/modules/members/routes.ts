@@ -52,10 +52,11 @@ export const memberRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   app.delete(
     '/api/v1/orgs/:org_id/members/:user_id',
     {
-      config: { auth: 'org', permission: 'write:members' },
+      config: { auth: 'org', permission: 'read:members' },
       schema: {
         tags,
-        summary: 'Remove a member (never the last owner)',
+        summary:
+          'Remove a member, or leave the org yourself (never the last owner); removing others needs write:members',
         params: MemberParams,
         response: { 204: NoContent },
       },

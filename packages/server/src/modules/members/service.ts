@@ -1,7 +1,9 @@
 // Org members: list, role change, removal. Only owners touch the owner role, and the last owner
 // can be neither demoted nor removed; the org row lock makes that rule hold under concurrency.
+
+import { roleHas } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
-import type { OrgRole } from '../../db/schema.ts';
+import type { Executor, OrgRole } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import type { Actor } from '../../http/principal.ts';
 import { auditActorOf, recordAudit } from '../audit/service.ts';
@@ -37,6 +39,17 @@ export async function getOrgMember(deps: AppDeps, orgId: string, userId: string)
   return presentMember(member);
 }
 
+/**
+ * Serialises membership changes in the org (row lock), then reads the caller's role as it is now:
+ * a caller demoted or removed by a change that committed just before must not act on the old role.
+ */
+async function lockOrgAndReadActorRole(trx: Executor, orgId: string, actor: Actor): Promise<OrgRole> {
+  await lockOrg(trx, orgId);
+  const self = await findMember(trx, orgId, actor.principal.userId);
+  if (!self) throw memberErrors.notFound();
+  return self.role;
+}
+
 export async function changeMemberRole(
   deps: AppDeps,
   actor: Actor,
@@ -45,11 +58,12 @@ export async function changeMemberRole(
   role: OrgRole,
 ) {
   return deps.db.transaction().execute(async (trx) => {
-    await lockOrg(trx, orgId);
+    const actorRole = await lockOrgAndReadActorRole(trx, orgId, actor);
+    if (!roleHas(actorRole, 'write:members')) throw memberErrors.permissionDenied(actorRole);
     const member = await findMember(trx, orgId, userId);
     if (!member) throw memberErrors.notFound();
-    const actorIsOwner = actor.principal.role === 'owner';
-    if ((member.role === 'owner' || role === 'owner') && !actorIsOwner) throw memberErrors.ownersOnly();
+    if ((member.role === 'owner' || role === 'owner') && actorRole !== 'owner')
+      throw memberErrors.ownersOnly();
     if (member.role === role) return presentMember(member);
     if (member.role === 'owner' && (await countOwners(trx, orgId)) <= 1) throw memberErrors.lastOwner();
     await setRole(trx, orgId, userId, role);
@@ -65,15 +79,18 @@ export async function changeMemberRole(
 
 export async function removeMember(deps: AppDeps, actor: Actor, orgId: string, userId: string) {
   await deps.db.transaction().execute(async (trx) => {
-    await lockOrg(trx, orgId);
+    const actorRole = await lockOrgAndReadActorRole(trx, orgId, actor);
+    const leaving = userId === actor.principal.userId;
+    // Anyone may leave; removing someone else needs write:members (and owner rights for an owner).
+    if (!leaving && !roleHas(actorRole, 'write:members')) throw memberErrors.permissionDenied(actorRole);
     const member = await findMember(trx, orgId, userId);
     if (!member) throw memberErrors.notFound();
-    if (member.role === 'owner' && actor.principal.role !== 'owner') throw memberErrors.ownersOnly();
+    if (member.role === 'owner' && !leaving && actorRole !== 'owner') throw memberErrors.ownersOnly();
     if (member.role === 'owner' && (await countOwners(trx, orgId)) <= 1) throw memberErrors.lastOwner();
     await deleteMembership(trx, orgId, userId);
     await revokeSessionsInOrg(trx, orgId, userId);
     await recordAudit(trx, orgId, auditActorOf(actor), {
-      action: 'member.removed',
+      action: leaving ? 'member.left' : 'member.removed',
       targetType: 'user',
       targetId: userId,
       metadata: { email: member.email, role: member.role },
