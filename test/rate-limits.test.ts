@@ -11,6 +11,7 @@ beforeAll(async () => {
     ORGPLANE_LOGIN_ACCOUNT_LIMIT_MAX: '3',
     ORGPLANE_LOGIN_IP_LIMIT_MAX: '6',
     ORGPLANE_SIGNUP_IP_LIMIT_MAX: '8',
+    ORGPLANE_TRUST_PROXY: 'true', // one load balancer in front, which appends the client's address
   });
 });
 afterAll(async () => {
@@ -61,6 +62,20 @@ describe('login throttling', () => {
     expect(blocked.headers['retry-after']).toBeDefined();
     // Another IP is unaffected.
     expect((await login('someone-else@example.com', 'wrong-password-000', freshIp())).status).toBe(401);
+  });
+
+  it('behind a trusted proxy, a forged X-Forwarded-For cannot dodge the per-IP limit', async () => {
+    const client = freshIp();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const response = await server.request('POST', '/api/v1/auth/login', {
+        body: { email: `forger-${i}@example.com`, password: 'wrong-password-000' },
+        ip: '10.9.9.9', // the load balancer
+        headers: { 'x-forwarded-for': `6.6.6.${i}, ${client}` }, // forged entry, then the proxy's
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429]);
   });
 
   it('counts parallel guesses atomically: no more than the limit ever reach the password check', async () => {

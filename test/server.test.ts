@@ -169,11 +169,23 @@ describe('logs', () => {
       headers: { 'x-api-key': 'fl_notarealkey' },
     });
     await server.request('POST', '/api/v1/auth/refresh', { body: { refresh_token: user.refreshToken } });
+    await server.request('GET', '/api/v1/orgs?limit=5&token=query-secret-value&api_key=another-secret', {
+      token: user.token,
+    });
     const text = logLines.join('');
     expect(logLines.length).toBeGreaterThan(3);
     for (const line of logLines) expect(() => JSON.parse(line)).not.toThrow();
     expect(text).toContain('"reqId"');
-    for (const secret of [PASSWORD, user.token, user.refreshToken, 'fl_notarealkey'])
+    for (const secret of [
+      PASSWORD,
+      user.token,
+      user.refreshToken,
+      'fl_notarealkey',
+      'query-secret-value',
+      'another-secret',
+    ]) {
       expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('limit=5&token=[redacted]');
   });
 });

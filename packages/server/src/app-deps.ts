@@ -11,6 +11,11 @@ export interface AppDeps {
   vault: Vault;
   keys: SigningKeyring;
   limiter: RateLimiter;
+  /**
+   * Runs work that must not delay the response (e.g. auditing a failed login, whose extra write
+   * would otherwise tell an attacker the account exists). Failures are logged; shutdown waits.
+   */
+  background(what: string, task: Promise<unknown>): void;
   /** True once migrations are applied and the database answers (drives /readyz). */
   isReady(): Promise<boolean>;
 }

@@ -28,6 +28,11 @@ export interface BuildOptions {
 // A caller's request id is reused (for tracing across services) only if it is short and plain.
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+// Fastify's types omit the hop-count form, so "N proxies" becomes the function proxy-addr builds for it.
+function trustProxyOption(setting: false | number | string[]) {
+  return typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+}
+
 export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   const app = Fastify({
     logger:
@@ -37,7 +42,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
             ...loggerOptions(deps.config.logLevel),
             ...(options.logDestination ? { stream: options.logDestination } : {}),
           },
-    trustProxy: deps.config.trustProxy,
+    trustProxy: trustProxyOption(deps.config.trustProxy),
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
     genReqId: (request) => {

@@ -26,12 +26,20 @@ export async function startOrgplane(
     await opened.migrate();
     const keys = new SigningKeyring(opened.db, masterKey, config.publicUrl, config.accessTokenTtlSeconds * 2);
     await keys.init();
+    const pending = new Set<Promise<unknown>>();
+    let log: { error(details: object, message: string): void } | undefined;
     const deps: AppDeps = {
       config,
       db: opened.db,
       vault: new Vault(masterKey),
       keys,
       limiter: new RateLimiter(opened.db),
+      background: (what, task) => {
+        const tracked = task
+          .catch((err) => log?.error({ err }, `${what} failed`))
+          .finally(() => pending.delete(tracked));
+        pending.add(tracked);
+      },
       isReady: async () => {
         try {
           return (await opened.pending()).length === 0;
@@ -41,6 +49,7 @@ export async function startOrgplane(
       },
     };
     const app = await buildApp(deps, options);
+    log = app.log;
     // Housekeeping every minute: drop expired throttling windows; pick up signing keys rotated by
     // another node (its tokens keep verifying meanwhile through the unknown-kid reload).
     const sweeper = setInterval(() => {
@@ -54,6 +63,7 @@ export async function startOrgplane(
       close: async () => {
         clearInterval(sweeper);
         await app.close();
+        await Promise.allSettled([...pending]);
         await opened.close();
       },
     };

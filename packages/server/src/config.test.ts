@@ -110,9 +110,22 @@ describe('loadConfig reads its variables', () => {
         loginFailuresPerIp: { max: 50, windowSeconds: 900 },
         signupPerIp: { max: 30, windowSeconds: 7200 },
       },
-      trustProxy: true,
+      trustProxy: 1,
     });
     expect([...config.platformAdminEmails]).toEqual(['root@example.com', 'ops@example.com']);
+  });
+
+  it.each([
+    ['false', false],
+    ['true', 1],
+    ['2', 2],
+    ['10.0.0.1, 10.0.0.0/8', ['10.0.0.1', '10.0.0.0/8']],
+  ])('reads ORGPLANE_TRUST_PROXY=%s as hops or proxy addresses, never "trust everyone"', (raw, expected) => {
+    expect(loadConfig({ ORGPLANE_TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it('refuses an ORGPLANE_TRUST_PROXY it cannot read', () => {
+    expect(() => loadConfig({ ORGPLANE_TRUST_PROXY: 'everyone' })).toThrow(/ORGPLANE_TRUST_PROXY/);
   });
 
   it.each([

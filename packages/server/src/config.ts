@@ -27,8 +27,11 @@ export interface Config {
     loginFailuresPerIp: RateLimitRule;
     signupPerIp: RateLimitRule;
   };
-  /** Trust X-Forwarded-For from a proxy in front of Orgplane. */
-  trustProxy: boolean;
+  /**
+   * Which X-Forwarded-For entries to believe: false (none), a number of proxy hops in front of
+   * Orgplane, or the addresses/CIDRs of those proxies. Never "all": a client could forge its IP.
+   */
+  trustProxy: false | number | string[];
 }
 
 export class ConfigError extends Error {}
@@ -58,6 +61,21 @@ function rule(env: Env, prefix: string, max: number, windowSeconds: number): Rat
     max: integer(env, `${prefix}_MAX`, max, 1, 1_000_000),
     windowSeconds: integer(env, `${prefix}_WINDOW_SECONDS`, windowSeconds, 1, 86_400 * 7),
   };
+}
+
+function trustProxy(raw: string | undefined): false | number | string[] {
+  const value = raw?.trim().toLowerCase() ?? '';
+  if (['', 'false', '0', 'no', 'off'].includes(value)) return false;
+  if (['true', 'yes', 'on'].includes(value)) return 1; // one proxy (the load balancer) in front
+  if (/^\d+$/.test(value)) return Number(value);
+  const addresses = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+  if (addresses.every((a) => /^[0-9a-f.:]+(\/\d{1,3})?$/.test(a))) return addresses;
+  throw new ConfigError(
+    `ORGPLANE_TRUST_PROXY must be false, true (one proxy), a number of proxies, or a comma-separated list of proxy addresses/CIDRs, got "${raw}"`,
+  );
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -105,6 +123,6 @@ export function loadConfig(env: Env = process.env): Config {
       loginFailuresPerIp: rule(env, 'ORGPLANE_LOGIN_IP_LIMIT', 100, 15 * 60),
       signupPerIp: rule(env, 'ORGPLANE_SIGNUP_IP_LIMIT', 30, 3600),
     },
-    trustProxy: boolean(env, 'ORGPLANE_TRUST_PROXY', false),
+    trustProxy: trustProxy(env.ORGPLANE_TRUST_PROXY),
   };
 }

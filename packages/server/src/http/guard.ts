@@ -43,6 +43,17 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
   app.decorateRequest('principal', null);
   app.decorateRequest('orgId', null);
 
+  // Default deny, at start-up: an API route that forgets to say who may call it is a bug, not a
+  // public route.
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/')) return;
+    const config = (route.config ?? {}) as { auth?: AuthMode; permission?: Permission };
+    if (!config.auth) throw new Error(`route ${route.method} ${route.url} must declare config.auth`);
+    if (config.auth === 'org' && !config.permission) {
+      throw new Error(`route ${route.method} ${route.url} must declare the permission it needs`);
+    }
+  });
+
   app.addHook('preValidation', async (request) => {
     const config = request.routeOptions.config;
     const mode = config.auth;
@@ -56,7 +67,7 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
     request.principal = principal;
     if (mode === 'user') return;
 
-    const orgId = (request.params as { org_id?: string }).org_id ?? '';
+    const orgId = ((request.params as { org_id?: string }).org_id ?? '').toLowerCase();
     const actingAsPlatformAdmin = config.platformAdmin === true && principal.isPlatformAdmin;
     if (!actingAsPlatformAdmin) {
       // Another org — or one this credential does not act in — is indistinguishable from none.

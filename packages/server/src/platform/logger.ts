@@ -18,10 +18,35 @@ export const REDACTED_PATHS = [
   '*.cloud_credentials',
 ];
 
+// Query parameters whose values are credentials (e.g. `?token=` in an invitation link).
+const SECRET_QUERY = /([?&][^=&#]*(?:token|secret|password|key|code|signature)[^=&#]*=)[^&#]*/gi;
+
+/** The URL with credential-like query values replaced, for logging. */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[redacted]');
+}
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    serializers: {
+      req: (request: LoggedRequest) => ({
+        method: request.method,
+        url: redactUrl(request.url),
+        host: request.host,
+        remoteAddress: request.ip,
+        remotePort: request.socket?.remotePort,
+      }),
+    },
     base: { service: 'orgplane' },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
   };

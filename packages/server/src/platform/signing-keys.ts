@@ -13,7 +13,7 @@ import {
   SignJWT,
 } from 'jose';
 import { sql } from 'kysely';
-import type { Db } from '../db/schema.ts';
+import type { Db, Executor } from '../db/schema.ts';
 import type { MasterKey } from './envelope.ts';
 
 const ALG = 'ES256';
@@ -53,12 +53,15 @@ export class SigningKeyring {
 
   /** Retires the active key and starts signing with a new one; old tokens keep verifying. */
   async rotate(): Promise<string> {
-    await this.db
-      .updateTable('signing_keys')
-      .set({ status: 'retired', retired_at: sql<Date>`now()` })
-      .where('status', '=', 'active')
-      .execute();
-    await this.insertActiveKey();
+    // Retire and replace in one transaction: a crash between them must not leave no active key.
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('signing_keys')
+        .set({ status: 'retired', retired_at: sql<Date>`now()` })
+        .where('status', '=', 'active')
+        .execute();
+      await this.insertActiveKey(trx);
+    });
     await this.load();
     // When two nodes rotate at once only one insert wins; report the key actually signing now.
     return this.signer?.kid ?? '';
@@ -116,13 +119,13 @@ export class SigningKeyring {
     return key.publicKey;
   }
 
-  private async insertActiveKey(): Promise<void> {
+  private async insertActiveKey(db: Executor = this.db): Promise<void> {
     const { publicKey, privateKey } = await generateKeyPair(ALG, { extractable: true });
     const kid = randomUUID();
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: ALG, use: 'sig' };
     const privateJwk = JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: ALG });
     // Two nodes starting together both try; the partial unique index lets exactly one win.
-    await this.db
+    await db
       .insertInto('signing_keys')
       .values({
         kid,

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { newUser, PASSWORD, startTestServer, type TestServer } from '../../../../../test/harness.ts';
 
 let server: TestServer;
@@ -102,7 +102,13 @@ describe('login', () => {
     const jwks = await server.request('GET', '/.well-known/jwks.json');
     expect(jwks.body.keys[0]).not.toHaveProperty('d');
     const { payload } = await jwtVerify(response.body.access_token, createLocalJWKSet(jwks.body));
-    expect(payload).toMatchObject({ sub: user.userId, org_id: user.orgId, owner: user.orgId, role: 'owner' });
+    expect(payload).toMatchObject({
+      sub: user.userId,
+      org_id: user.orgId,
+      owner: user.orgId,
+      role: 'owner',
+      client_id: 'orgplane',
+    });
   });
 
   it('answers unknown email and wrong password with the same 401', async () => {
@@ -137,13 +143,15 @@ describe('login', () => {
     await server.request('POST', '/api/v1/auth/login', {
       body: { email: user.email, password: 'wrong-password-123' },
     });
-    const log = await server.request('GET', `/api/v1/orgs/${user.orgId}/audit-logs?action=auth.*`, {
-      token: user.token,
+    // The failure is audited after the 401 is sent (so it cannot be timed): wait for it.
+    await vi.waitFor(async () => {
+      const log = await server.request('GET', `/api/v1/orgs/${user.orgId}/audit-logs?action=auth.*`, {
+        token: user.token,
+      });
+      const actions = log.body.data.map((e: { action: string }) => e.action);
+      expect(actions).toContain('auth.login');
+      expect(actions).toContain('auth.login_failed');
     });
-    expect(log.status).toBe(200);
-    const actions = log.body.data.map((e: { action: string }) => e.action);
-    expect(actions).toContain('auth.login');
-    expect(actions).toContain('auth.login_failed');
   });
 });
 
@@ -253,6 +261,21 @@ describe('logout, whoami, switch-org', () => {
       body: { org_id: stranger.orgId },
     });
     expect(denied.status).toBe(404);
+  });
+
+  it('treats an upper-case org id like the same id in lower case', async () => {
+    const user = await newUser(server);
+    const switched = await server.request('POST', '/api/v1/auth/switch-org', {
+      token: user.token,
+      body: { org_id: user.orgId.toUpperCase() },
+    });
+    expect(switched.status).toBe(200);
+    expect(decodeJwt(switched.body.access_token).org_id).toBe(user.orgId);
+    const token = switched.body.access_token;
+    expect((await server.request('GET', `/api/v1/orgs/${user.orgId}`, { token })).status).toBe(200);
+    expect((await server.request('GET', `/api/v1/orgs/${user.orgId.toUpperCase()}`, { token })).status).toBe(
+      200,
+    );
   });
 
   it('rejects missing, malformed and tampered credentials with 401', async () => {

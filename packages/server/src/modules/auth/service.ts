@@ -109,15 +109,15 @@ export async function login(
     ? await verifyPassword(user.password_hash, input.password)
     : await verifyAgainstDecoy(input.password);
   if (!user || !valid) {
-    if (user) await auditLoginFailure(deps, origin, user);
+    if (user) deps.background('auditing a failed login', auditLoginFailure(deps, origin, user));
     throw authErrors.invalidCredentials();
   }
   await Promise.all([deps.limiter.reset(accountKey), deps.limiter.release(ipKey)]);
 
   let orgId: string | null;
   if (input.org_id) {
-    if (!(await findMembership(deps.db, input.org_id, user.id))) throw authErrors.orgNotFound();
-    orgId = input.org_id;
+    orgId = input.org_id.toLowerCase();
+    if (!(await findMembership(deps.db, orgId, user.id))) throw authErrors.orgNotFound();
   } else {
     orgId = await defaultOrgOf(deps.db, user.id);
   }
@@ -178,6 +178,8 @@ async function issueTokens(
       role,
       scope: role ? [...permissionsOf(role)].join(' ') : '',
       sid: familyId,
+      // RFC 9068 requires client_id; first-party sign-in is the platform's own client.
+      client_id: 'orgplane',
     },
     userId,
     ttl,
@@ -251,7 +253,8 @@ export async function logout(deps: AppDeps, origin: RequestOrigin, refreshToken:
 }
 
 /** A new session whose tokens act in `orgId`; the caller must be a member (404 otherwise). */
-export async function switchOrg(deps: AppDeps, actor: Actor, orgId: string): Promise<TokenPair> {
+export async function switchOrg(deps: AppDeps, actor: Actor, requestedOrgId: string): Promise<TokenPair> {
+  const orgId = requestedOrgId.toLowerCase();
   const userId = actor.principal.userId;
   if (!(await findMembership(deps.db, orgId, userId))) throw authErrors.orgNotFound();
   return deps.db.transaction().execute(async (trx) => {
