@@ -22,6 +22,8 @@ export interface Config {
   logLevel: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** Absolute lifetime of a sign-in, however often its refresh token is used. */
+  sessionMaxAgeSeconds: number;
   rateLimits: {
     loginFailuresPerAccount: RateLimitRule;
     loginFailuresPerIp: RateLimitRule;
@@ -117,6 +119,13 @@ export function loadConfig(env: Env = process.env): Config {
       30 * 86_400,
       300,
       365 * 86_400,
+    ),
+    sessionMaxAgeSeconds: integer(
+      env,
+      'ORGPLANE_SESSION_MAX_AGE_SECONDS',
+      90 * 86_400,
+      300,
+      3 * 365 * 86_400,
     ),
     rateLimits: {
       loginFailuresPerAccount: rule(env, 'ORGPLANE_LOGIN_ACCOUNT_LIMIT', 10, 15 * 60),

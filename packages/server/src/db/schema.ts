@@ -35,6 +35,8 @@ export interface OrganizationsTable {
   support_tier: Generated<'community' | 'standard' | 'premium' | 'enterprise'>;
   created_by: string | null;
   status_changed_at: NullableTimestamp;
+  /** While suspended: the status a restore returns to. */
+  suspended_from: 'active' | 'archived' | null;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
 }
@@ -90,8 +92,12 @@ export interface SigningKeysTable {
 
 export interface RefreshTokenFamiliesTable {
   id: string;
+  /** The sign-in this session descends from (itself for a login). */
+  root_id: string;
   user_id: string;
   org_id: string | null;
+  /** Absolute end of the sign-in, shared by every session in its tree. */
+  expires_at: Timestamp;
   created_at: DefaultTimestamp;
   revoked_at: NullableTimestamp;
   revoked_reason: string | null;

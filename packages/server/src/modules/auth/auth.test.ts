@@ -223,6 +223,70 @@ describe('logout, whoami, switch-org', () => {
     expect((await server.request('GET', '/api/v1/auth/whoami', { token: user.token })).status).toBe(401);
   });
 
+  it('logout ends the whole sign-in, including sessions started by switch-org from it', async () => {
+    const user = await newUser(server);
+    const org = await server.request('POST', '/api/v1/orgs', {
+      token: user.token,
+      body: { name: 'Tree Org' },
+    });
+    const switched = await server.request('POST', '/api/v1/auth/switch-org', {
+      token: user.token,
+      body: { org_id: org.body.id },
+    });
+    expect(switched.status).toBe(200);
+    // Logging out with the switched session's token ends the original sign-in too, and vice versa.
+    await server.request('POST', '/api/v1/auth/logout', {
+      body: { refresh_token: switched.body.refresh_token },
+    });
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: user.token })).status).toBe(401);
+    expect(
+      (await server.request('GET', '/api/v1/auth/whoami', { token: switched.body.access_token })).status,
+    ).toBe(401);
+    const again = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: user.refreshToken },
+    });
+    expect(again.status).toBe(401);
+  });
+
+  it('a sign-in has an absolute end that refreshing cannot extend', async () => {
+    const user = await newUser(server);
+    const refreshed = await server.request('POST', '/api/v1/auth/refresh', {
+      body: { refresh_token: user.refreshToken },
+    });
+    expect(refreshed.status).toBe(200);
+    const sid = decodeJwt(refreshed.body.access_token).sid as string;
+    const family = await server.deps.db
+      .selectFrom('refresh_token_families')
+      .selectAll()
+      .where('id', '=', sid)
+      .executeTakeFirstOrThrow();
+    const maxAge = family.expires_at.getTime() - family.created_at.getTime();
+    expect(Math.round(maxAge / 86_400_000)).toBe(90);
+    const tokens = await server.deps.db
+      .selectFrom('refresh_tokens')
+      .select('expires_at')
+      .where('family_id', '=', sid)
+      .execute();
+    for (const token of tokens)
+      expect(token.expires_at.getTime()).toBeLessThanOrEqual(family.expires_at.getTime());
+    // Once the sign-in's end has passed, neither its refresh token nor its access token works.
+    await server.deps.db
+      .updateTable('refresh_token_families')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', sid)
+      .execute();
+    expect(
+      (
+        await server.request('POST', '/api/v1/auth/refresh', {
+          body: { refresh_token: refreshed.body.refresh_token },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (await server.request('GET', '/api/v1/auth/whoami', { token: refreshed.body.access_token })).status,
+    ).toBe(401);
+  });
+
   it('whoami answers in the seed shape', async () => {
     const user = await newUser(server, 'who');
     const response = await server.request('GET', '/api/v1/auth/whoami', { token: user.token });

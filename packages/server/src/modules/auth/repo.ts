@@ -35,6 +35,22 @@ export async function findUserByEmail(db: Executor, email: string) {
   );
 }
 
+/**
+ * The user's membership, share-locked: a session started in this transaction cannot slip past a
+ * concurrent removal (the removal waits, then revokes the new session with the others).
+ */
+export async function lockMembership(db: Executor, orgId: string, userId: string) {
+  return (
+    (await db
+      .selectFrom('memberships')
+      .select('role')
+      .where('org_id', '=', orgId)
+      .where('user_id', '=', userId)
+      .forShare()
+      .executeTakeFirst()) ?? null
+  );
+}
+
 export async function findMembership(db: Executor, orgId: string, userId: string) {
   return (
     (await db
@@ -62,9 +78,20 @@ export async function defaultOrgOf(db: Executor, userId: string): Promise<string
 
 export async function insertFamily(
   db: Executor,
-  family: { id: string; user_id: string; org_id: string | null },
+  family: { id: string; root_id: string; user_id: string; org_id: string | null; expires_at: Date },
 ) {
   await db.insertInto('refresh_token_families').values(family).execute();
+}
+
+/** The sign-in a session belongs to: its root id and absolute expiry. */
+export async function findSessionRoot(db: Executor, sessionId: string) {
+  return (
+    (await db
+      .selectFrom('refresh_token_families')
+      .select(['root_id', 'expires_at'])
+      .where('id', '=', sessionId)
+      .executeTakeFirst()) ?? null
+  );
 }
 
 export async function insertRefreshToken(
@@ -89,7 +116,8 @@ export async function consumeRefreshToken(db: Executor, tokenHash: string) {
       .where('t.used_at', 'is', null)
       .where('t.expires_at', '>', sql<Date>`now()`)
       .where('f.revoked_at', 'is', null)
-      .returning(['t.family_id', 'f.user_id', 'f.org_id'])
+      .where('f.expires_at', '>', sql<Date>`now()`)
+      .returning(['t.family_id', 'f.user_id', 'f.org_id', 'f.expires_at'])
       .executeTakeFirst()) ?? null
   );
 }
@@ -99,17 +127,18 @@ export async function findRefreshToken(db: Executor, tokenHash: string) {
     (await db
       .selectFrom('refresh_tokens as t')
       .innerJoin('refresh_token_families as f', 'f.id', 't.family_id')
-      .select(['t.family_id', 't.used_at', 'f.user_id', 'f.org_id', 'f.revoked_at'])
+      .select(['t.family_id', 't.used_at', 'f.root_id', 'f.user_id', 'f.org_id', 'f.revoked_at'])
       .where('t.token_hash', '=', tokenHash)
       .executeTakeFirst()) ?? null
   );
 }
 
-export async function revokeFamily(db: Executor, familyId: string, reason: string) {
+/** Ends a sign-in: every session in its tree (the login and each org switch made from it). */
+export async function revokeSessionTree(db: Executor, rootId: string, reason: string) {
   await db
     .updateTable('refresh_token_families')
     .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
-    .where('id', '=', familyId)
+    .where('root_id', '=', rootId)
     .where('revoked_at', 'is', null)
     .execute();
 }
@@ -147,7 +176,7 @@ export async function findCaller(
       'm.role',
       'o.name as org_name',
       'o.status as org_status',
-      sql<boolean>`(${sessionId}::uuid IS NOT NULL AND (f.id IS NULL OR f.revoked_at IS NOT NULL))`.as(
+      sql<boolean>`(${sessionId}::uuid IS NOT NULL AND (f.id IS NULL OR f.revoked_at IS NOT NULL OR f.expires_at <= now()))`.as(
         'session_revoked',
       ),
     ])

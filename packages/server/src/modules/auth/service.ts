@@ -22,11 +22,13 @@ import {
   findCaller,
   findMembership,
   findRefreshToken,
+  findSessionRoot,
   findUserByEmail,
   insertFamily,
   insertRefreshToken,
   insertUser,
-  revokeFamily,
+  lockMembership,
+  revokeSessionTree,
   type UserRow,
 } from './repo.ts';
 
@@ -114,15 +116,10 @@ export async function login(
   }
   await Promise.all([deps.limiter.reset(accountKey), deps.limiter.release(ipKey)]);
 
-  let orgId: string | null;
-  if (input.org_id) {
-    orgId = input.org_id.toLowerCase();
-    if (!(await findMembership(deps.db, orgId, user.id))) throw authErrors.orgNotFound();
-  } else {
-    orgId = await defaultOrgOf(deps.db, user.id);
-  }
   return deps.db.transaction().execute(async (trx) => {
-    const tokens = await startSession(deps, trx, user, orgId);
+    const orgId = input.org_id ? input.org_id.toLowerCase() : await defaultOrgOf(trx, user.id);
+    if (orgId && !(await lockMembership(trx, orgId, user.id))) throw authErrors.orgNotFound();
+    const tokens = await startSession(deps, trx, user, orgId, null);
     if (orgId) {
       await recordAudit(trx, orgId, userActor(origin, user), {
         action: 'auth.login',
@@ -147,10 +144,24 @@ async function auditLoginFailure(deps: AppDeps, origin: RequestOrigin, user: Use
 
 // ── sessions and tokens ───────────────────────────────────────────────────────────────────────
 
-async function startSession(deps: AppDeps, trx: Executor, user: { id: string }, orgId: string | null) {
+/**
+ * A new session acting in `orgId`. A login starts a new sign-in (its own root, with an absolute
+ * expiry); an org switch starts a child of the caller's sign-in, sharing its root and expiry.
+ */
+async function startSession(
+  deps: AppDeps,
+  trx: Executor,
+  user: { id: string },
+  orgId: string | null,
+  parent: { root_id: string; expires_at: Date } | null,
+) {
   const familyId = newId();
-  await insertFamily(trx, { id: familyId, user_id: user.id, org_id: orgId });
-  return issueTokens(deps, trx, user.id, orgId, familyId);
+  const root = parent ?? {
+    root_id: familyId,
+    expires_at: new Date(Date.now() + deps.config.sessionMaxAgeSeconds * 1000),
+  };
+  await insertFamily(trx, { id: familyId, user_id: user.id, org_id: orgId, ...root });
+  return issueTokens(deps, trx, user.id, orgId, familyId, root.expires_at);
 }
 
 async function issueTokens(
@@ -159,13 +170,15 @@ async function issueTokens(
   userId: string,
   orgId: string | null,
   familyId: string,
+  sessionExpiresAt: Date,
 ) {
   const refreshToken = generateSecret(REFRESH_TOKEN_PREFIX);
+  const slidingExpiry = Date.now() + deps.config.refreshTokenTtlSeconds * 1000;
   await insertRefreshToken(trx, {
     id: newId(),
     family_id: familyId,
     token_hash: sha256Hex(refreshToken),
-    expires_at: new Date(Date.now() + deps.config.refreshTokenTtlSeconds * 1000),
+    expires_at: new Date(Math.min(slidingExpiry, sessionExpiresAt.getTime())),
   });
   const membership = orgId ? await findMembership(trx, orgId, userId) : null;
   const role = membership?.role ?? null;
@@ -205,14 +218,15 @@ export async function refresh(
   const result = await deps.db.transaction().execute(async (trx) => {
     const consumed = await consumeRefreshToken(trx, hash);
     if (!consumed) return null;
-    return issueTokens(deps, trx, consumed.user_id, consumed.org_id, consumed.family_id);
+    return issueTokens(deps, trx, consumed.user_id, consumed.org_id, consumed.family_id, consumed.expires_at);
   });
   if (result) return result;
 
   const known = await findRefreshToken(deps.db, hash);
   if (known?.used_at && !known.revoked_at) {
     await deps.db.transaction().execute(async (trx) => {
-      await revokeFamily(trx, known.family_id, 'refresh_token_reused');
+      // A replayed token means it leaked: end the whole sign-in, every org switch included.
+      await revokeSessionTree(trx, known.root_id, 'refresh_token_reused');
       if (known.org_id) {
         await recordAudit(
           trx,
@@ -235,7 +249,7 @@ export async function logout(deps: AppDeps, origin: RequestOrigin, refreshToken:
   const known = await findRefreshToken(deps.db, sha256Hex(refreshToken));
   if (!known || known.revoked_at) return;
   await deps.db.transaction().execute(async (trx) => {
-    await revokeFamily(trx, known.family_id, 'logout');
+    await revokeSessionTree(trx, known.root_id, 'logout');
     if (known.org_id) {
       await recordAudit(
         trx,
@@ -256,9 +270,10 @@ export async function logout(deps: AppDeps, origin: RequestOrigin, refreshToken:
 export async function switchOrg(deps: AppDeps, actor: Actor, requestedOrgId: string): Promise<TokenPair> {
   const orgId = requestedOrgId.toLowerCase();
   const userId = actor.principal.userId;
-  if (!(await findMembership(deps.db, orgId, userId))) throw authErrors.orgNotFound();
   return deps.db.transaction().execute(async (trx) => {
-    const tokens = await startSession(deps, trx, { id: userId }, orgId);
+    if (!(await lockMembership(trx, orgId, userId))) throw authErrors.orgNotFound();
+    const parent = actor.principal.sessionId ? await findSessionRoot(trx, actor.principal.sessionId) : null;
+    const tokens = await startSession(deps, trx, { id: userId }, orgId, parent);
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: 'auth.org_switched',
       targetType: 'user',

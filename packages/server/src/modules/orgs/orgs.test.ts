@@ -272,6 +272,21 @@ describe('lifecycle: archive, suspend, restore', () => {
     expect(log.body.data[0].actor.email).toBe(PLATFORM_ADMIN);
   });
 
+  it('lifting the suspension of an archived org returns it to archived', async () => {
+    const owner = await newUser(server);
+    await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: owner.token });
+    expect(
+      (await server.request('POST', `/api/v1/orgs/${owner.orgId}/suspend`, { token: adminToken })).body
+        .status,
+    ).toBe('suspended');
+    const lifted = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, { token: adminToken });
+    expect(lifted.body.status).toBe('archived');
+    const restored = await server.request('POST', `/api/v1/orgs/${owner.orgId}/restore`, {
+      token: owner.token,
+    });
+    expect(restored.body.status).toBe('active');
+  });
+
   it('platform admins get 404 on other routes of orgs they do not belong to', async () => {
     const owner = await newUser(server);
     expect(

@@ -17,6 +17,7 @@ const COLUMNS = [
   'support_tier',
   'created_at',
   'updated_at',
+  'suspended_from',
 ] as const;
 
 export type OrgFields = Partial<
@@ -61,10 +62,20 @@ export async function updateOrg(db: Executor, orgId: string, fields: OrgFields) 
   );
 }
 
-export async function setOrgStatus(db: Executor, orgId: string, status: OrgStatus) {
+export async function setOrgStatus(
+  db: Executor,
+  orgId: string,
+  status: OrgStatus,
+  suspendedFrom: OrgRow['suspended_from'] = null,
+) {
   return (await db
     .updateTable('organizations')
-    .set({ status, status_changed_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .set({
+      status,
+      suspended_from: suspendedFrom,
+      status_changed_at: sql<Date>`now()`,
+      updated_at: sql<Date>`now()`,
+    })
     .where('id', '=', orgId)
     .returning(COLUMNS)
     .executeTakeFirstOrThrow()) as OrgRow;

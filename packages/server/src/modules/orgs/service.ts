@@ -124,7 +124,8 @@ const PAST: Record<Lifecycle, string> = { archive: 'archived', suspend: 'suspend
 
 /**
  * archive: owners, active → archived. suspend: platform admins, active|archived → suspended.
- * restore: owners bring back an archived org; only platform admins lift a suspension.
+ * restore: owners bring back an archived org; only platform admins lift a suspension, which
+ * returns the org to the status it had before (active or archived).
  */
 export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string, action: Lifecycle) {
   return deps.db.transaction().execute(async (trx) => {
@@ -138,7 +139,12 @@ export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string
       (action === 'suspend' && org.status !== 'suspended') ||
       (action === 'restore' && org.status !== 'active');
     if (!allowed) throw orgErrors.invalidTransition(org.status, PAST[action]);
-    const updated = await setOrgStatus(trx, orgId, TARGET[action]);
+    // A suspension remembers what it interrupted, and lifting it returns there (an archived org
+    // stays archived); archive and restore by owners never cross a suspension.
+    const target =
+      action === 'restore' && org.status === 'suspended' ? (org.suspended_from ?? 'active') : TARGET[action];
+    const suspendedFrom = action === 'suspend' ? (org.status as 'active' | 'archived') : null;
+    const updated = await setOrgStatus(trx, orgId, target, suspendedFrom);
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: `org.${PAST[action]}`,
       targetType: 'organization',
