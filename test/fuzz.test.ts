@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAccount } from '../packages/server/src/modules/auth/service.ts';
 import {
   addMember,
   newUser,
@@ -418,11 +419,11 @@ async function ensureFixture() {
 }
 
 beforeAll(async () => {
-  const signup = await must(
-    'POST',
-    '/api/v1/auth/signup',
-    { body: { email: ADMIN_EMAIL, password: PASSWORD, name: 'Fuzz owner' } },
-    201,
+  // A platform-admin address cannot sign up over HTTP; the server CLI's createAccount makes it.
+  const signup = await createAccount(
+    server.deps,
+    { ip: 'server-cli', requestId: 'fuzz-setup', userAgent: null },
+    { email: ADMIN_EMAIL, password: PASSWORD, name: 'Fuzz owner' },
   );
   const login = await must(
     'POST',

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { onPostgres, PASSWORD } from './harness.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../packages/server/src/main.ts');
+const CLI = path.resolve(import.meta.dirname, '../packages/server/src/cli.ts');
 const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
@@ -136,6 +137,55 @@ describe('the server process', () => {
     } finally {
       if (child.pid) process.kill(-child.pid, 'SIGTERM');
     }
+  });
+
+  it('creates a platform administrator with the server CLI, who can then suspend any org', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-cli-'));
+    dirs.push(dataDir);
+    const env = {
+      ORGPLANE_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      ORGPLANE_MASTER_KEY: '',
+      ORGPLANE_PLATFORM_ADMIN_EMAILS: 'ops@example.com',
+    };
+    const cli = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'create-user', '--email', 'ops@example.com', '--name', 'Ops'],
+      {
+        env: { ...process.env, ...env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    cli.stdout?.on('data', (chunk) => (output += chunk));
+    cli.stderr?.on('data', (chunk) => (output += chunk));
+    cli.stdin?.end(`${PASSWORD}\n`);
+    expect(await new Promise((resolve) => cli.on('exit', resolve)), output).toBe(0);
+    expect(output).toContain('a platform administrator');
+
+    const node = await startNode(env);
+    const reserved = await post(`${node.url}/api/v1/auth/signup`, {
+      email: 'OPS@example.com',
+      password: PASSWORD,
+    });
+    expect(reserved.status).toBe(403);
+    const victim = await post(`${node.url}/api/v1/auth/signup`, {
+      email: 'victim@example.com',
+      password: PASSWORD,
+    });
+    const { organization } = (await victim.json()) as { organization: { id: string } };
+    const login = await post(`${node.url}/api/v1/auth/login`, {
+      email: 'ops@example.com',
+      password: PASSWORD,
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const suspend = await fetch(`${node.url}/api/v1/orgs/${organization.id}/suspend`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(suspend.status).toBe(200);
+    node.child.kill('SIGTERM');
+    await node.exited;
   });
 
   it('refuses to start with a clear message when the configuration is wrong', async () => {

@@ -10,6 +10,11 @@ export const authErrors = {
     ),
   signupDisabled: () =>
     problems.forbidden('signup_disabled', 'Self-service signup is disabled on this server.'),
+  emailReserved: () =>
+    problems.forbidden(
+      'email_reserved',
+      'This address belongs to a platform administrator; its account is created on the server (`npm run orgplane -- create-user`).',
+    ),
   emailTaken: () =>
     problems.conflict('email_taken', 'An account with this email already exists; sign in instead.'),
   weakPassword: (reason: string) =>

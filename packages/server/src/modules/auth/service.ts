@@ -43,15 +43,28 @@ export interface TokenPair {
 
 // ── signup ────────────────────────────────────────────────────────────────────────────────────
 
-export async function signup(
-  deps: AppDeps,
-  origin: RequestOrigin,
-  input: { email: string; password: string; name?: string },
-) {
+export interface NewAccount {
+  email: string;
+  password: string;
+  name?: string;
+}
+
+/**
+ * Self-service signup over HTTP. Platform-administrator addresses are reserved: emails are not
+ * verified, so whoever signed up first with such an address would become a platform admin. Those
+ * accounts are created on the server instead (`npm run orgplane -- create-user`).
+ */
+export async function signup(deps: AppDeps, origin: RequestOrigin, input: NewAccount) {
   if (!deps.config.allowSignup) throw authErrors.signupDisabled();
   const limit = await deps.limiter.hit(`signup:ip:${origin.ip}`, deps.config.rateLimits.signupPerIp);
   if (limit.count > deps.config.rateLimits.signupPerIp.max)
     throw authErrors.tooManyAttempts(limit.retryAfterSeconds);
+  if (deps.config.platformAdminEmails.has(input.email.trim().toLowerCase())) throw authErrors.emailReserved();
+  return createAccount(deps, origin, input);
+}
+
+/** Creates a user and their personal org (owner), audited; shared by signup and the server CLI. */
+export async function createAccount(deps: AppDeps, origin: RequestOrigin, input: NewAccount) {
   const email = input.email.trim();
   const weakness = passwordProblem(input.password, email);
   if (weakness) throw authErrors.weakPassword(weakness);

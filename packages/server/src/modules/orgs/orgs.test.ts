@@ -7,6 +7,7 @@ import {
   type TestServer,
   tokenFor,
 } from '../../../../../test/harness.ts';
+import { createAccount } from '../auth/service.ts';
 
 const PLATFORM_ADMIN = 'root-admin@platform.test';
 let server: TestServer;
@@ -16,9 +17,14 @@ beforeAll(async () => {
   server = await startTestServer({
     ORGPLANE_PLATFORM_ADMIN_EMAILS: ` ${PLATFORM_ADMIN.toUpperCase()} , other@x.test`,
   });
-  await server.request('POST', '/api/v1/auth/signup', {
+  // Platform-admin addresses cannot sign up over HTTP; the server CLI creates them (createAccount).
+  const signup = await server.request('POST', '/api/v1/auth/signup', {
     body: { email: PLATFORM_ADMIN, password: PASSWORD },
   });
+  expect(signup.status).toBe(403);
+  expect(signup.body.code).toBe('email_reserved');
+  const origin = { ip: 'server-cli', requestId: 'test', userAgent: null };
+  await createAccount(server.deps, origin, { email: PLATFORM_ADMIN, password: PASSWORD });
   const login = await server.request('POST', '/api/v1/auth/login', {
     body: { email: PLATFORM_ADMIN, password: PASSWORD },
   });

@@ -1,0 +1,87 @@
+// `orgplane` operator commands, run on the server host against the configured database:
+//
+//   npm run orgplane -- create-user --email ops@example.com [--name "Ops"]   (password on stdin
+//                                    or in ORGPLANE_NEW_USER_PASSWORD)
+//   npm run orgplane -- rotate-signing-key
+//
+// create-user is the way to create platform-administrator accounts, whose addresses HTTP signup
+// refuses (emails are not verified, so signup must not hand out platform-admin rights).
+import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { startOrgplane } from './bootstrap.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { ProblemError } from './http/problem.ts';
+import { createAccount } from './modules/auth/service.ts';
+
+const USAGE = `usage:
+  orgplane create-user --email <email> [--name <name>]   password from stdin or ORGPLANE_NEW_USER_PASSWORD
+  orgplane rotate-signing-key`;
+
+async function readPassword(): Promise<string> {
+  const fromEnv = process.env.ORGPLANE_NEW_USER_PASSWORD;
+  if (fromEnv) return fromEnv;
+  if (process.stdin.isTTY) process.stderr.write('password (then Enter): ');
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += chunk;
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: { email: { type: 'string' }, name: { type: 'string' } },
+    strict: true,
+  });
+  if (command !== 'create-user' && command !== 'rotate-signing-key') {
+    console.error(USAGE);
+    return 64;
+  }
+  if (command === 'create-user' && !values.email) {
+    console.error(`create-user needs --email\n${USAGE}`);
+    return 64;
+  }
+  const config = loadConfig();
+  const password = command === 'create-user' ? await readPassword() : '';
+  const orgplane = await startOrgplane(
+    config,
+    { url: config.databaseUrl, dataDir: config.dataDir },
+    { logger: false },
+  );
+  try {
+    if (command === 'rotate-signing-key') {
+      const kid = await orgplane.deps.keys.rotate();
+      console.log(
+        `signing with new key ${kid}; tokens signed by the previous key stay valid until they expire`,
+      );
+      return 0;
+    }
+    const origin = { ip: 'server-cli', requestId: `cli-${randomUUID()}`, userAgent: 'orgplane-cli' };
+    const created = await createAccount(orgplane.deps, origin, {
+      email: values.email as string,
+      password,
+      ...(values.name ? { name: values.name } : {}),
+    });
+    const admin = config.platformAdminEmails.has(created.user.email.toLowerCase());
+    console.log(
+      `created ${created.user.email} (${created.user.id}) with organization ${created.organization.slug}` +
+        (admin ? '; a platform administrator (listed in ORGPLANE_PLATFORM_ADMIN_EMAILS)' : ''),
+    );
+    return 0;
+  } finally {
+    await orgplane.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    if (error instanceof ProblemError || error instanceof ConfigError)
+      console.error(`orgplane: ${error.message}`);
+    else console.error('orgplane:', error instanceof Error ? error.message : error);
+    process.exit(error instanceof ProblemError || error instanceof ConfigError ? 65 : 1);
+  },
+);
