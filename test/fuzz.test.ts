@@ -968,7 +968,9 @@ describe.each(operations.map((op, index) => [routeName(op), op, index] as const)
         for (const text of texts) await check(text);
         await fc.assert(
           fc.asyncProperty(
+            // An empty body is no body (clients send Content-Type on body-less requests): not JSON to parse.
             fc.string({ maxLength: 40 }).filter((text) => {
+              if (text === '') return false;
               try {
                 JSON.parse(text);
                 return false;

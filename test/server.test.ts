@@ -72,6 +72,12 @@ describe('OpenAPI and docs', () => {
     expect(create.description).toContain('write:workspaces');
     expect(create.requestBody.content['application/json'].schema.required).toEqual(['name']);
     expect(doc.paths['/api/v1/auth/login'].post.security).toBeUndefined();
+    // Problems are documented on every operation; health routes are part of the document.
+    expect(create.responses['4XX'].content['application/problem+json'].schema.$ref).toBe(
+      '#/components/schemas/Problem',
+    );
+    expect(doc.components.schemas.Problem.properties.code).toBeDefined();
+    for (const path of ['/healthz', '/readyz', '/metrics']) expect(paths, path).toContain(path);
   });
 
   it('serves browsable docs at /docs', async () => {
@@ -153,6 +159,20 @@ describe('request handling', () => {
     ]);
   });
 
+  it('accepts body-less requests that still declare a JSON content type', async () => {
+    const user = await newUser(server);
+    const ws = await server.request('POST', `/api/v1/orgs/${user.orgId}/workspaces`, {
+      token: user.token,
+      body: { name: 'W' },
+    });
+    const response = await server.request('DELETE', `/api/v1/orgs/${user.orgId}/workspaces/${ws.body.id}`, {
+      token: user.token,
+      body: '',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(response.status).toBe(204);
+  });
+
   it('marks API responses uncacheable', async () => {
     const user = await newUser(server);
     const response = await server.request('GET', '/api/v1/auth/whoami', { token: user.token });
@@ -187,5 +207,20 @@ describe('logs', () => {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('limit=5&token=[redacted]');
+  });
+});
+
+describe('metrics behind a token', () => {
+  it('requires ORGPLANE_METRICS_TOKEN as a Bearer token when it is set', async () => {
+    const guarded = await startTestServer({ ORGPLANE_METRICS_TOKEN: 'scrape-secret-123' });
+    try {
+      expect((await guarded.request('GET', '/metrics')).status).toBe(401);
+      expect((await guarded.request('GET', '/metrics', { token: 'wrong' })).status).toBe(401);
+      const ok = await guarded.request('GET', '/metrics', { token: 'scrape-secret-123' });
+      expect(ok.status).toBe(200);
+      expect(ok.text).toContain('orgplane_http_request_duration_seconds');
+    } finally {
+      await guarded.close();
+    }
   });
 });

@@ -57,6 +57,12 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {
+    // Many clients send `Content-Type: application/json` on body-less requests (DELETE, archive):
+    // there is nothing to parse, so do not fail them as empty JSON.
+    const length = request.headers['content-length'];
+    const hasBody =
+      request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+    if (!hasBody) delete request.headers['content-type'];
     reply.header('x-request-id', request.id);
     reply.header('x-content-type-options', 'nosniff');
     // API responses carry tokens and tenant data: never cache them anywhere.

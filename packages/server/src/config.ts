@@ -29,6 +29,8 @@ export interface Config {
     loginFailuresPerIp: RateLimitRule;
     signupPerIp: RateLimitRule;
   };
+  /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
+  metricsToken: string | null;
   /**
    * Which X-Forwarded-For entries to believe: false (none), a number of proxy hops in front of
    * Orgplane, or the addresses/CIDRs of those proxies. Never "all": a client could forge its IP.
@@ -133,5 +135,6 @@ export function loadConfig(env: Env = process.env): Config {
       signupPerIp: rule(env, 'ORGPLANE_SIGNUP_IP_LIMIT', 30, 3600),
     },
     trustProxy: trustProxy(env.ORGPLANE_TRUST_PROXY),
+    metricsToken: env.ORGPLANE_METRICS_TOKEN?.trim() || null,
   };
 }

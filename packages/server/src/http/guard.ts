@@ -16,7 +16,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthMode;
     permission?: Permission;
-    /** Owners keep this route while their org is archived or suspended (read it, restore it). */
+    /** Owners keep this (non-GET) route while their org is archived or suspended (restore, delete). */
     ownerWhenInactive?: boolean;
     /** Platform admins may call this route on any org, member or not. */
     platformAdmin?: boolean;
@@ -73,7 +73,12 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
       // Another org — or one this credential does not act in — is indistinguishable from none.
       if (!isUuid(orgId) || orgId !== principal.orgId || !principal.role)
         throw problems.notFound('Organization');
-      if (principal.orgStatus !== 'active' && !(config.ownerWhenInactive && principal.role === 'owner')) {
+      // An archived or suspended org stops every credential, except that its owners can still
+      // read everything (GET) and use the routes marked ownerWhenInactive (restore, delete).
+      const ownerMayProceed =
+        principal.role === 'owner' &&
+        (config.ownerWhenInactive === true || request.method === 'GET' || request.method === 'HEAD');
+      if (principal.orgStatus !== 'active' && !ownerMayProceed) {
         throw problems.forbidden(
           `org_${principal.orgStatus}`,
           `This organization is ${principal.orgStatus}; its credentials are stopped until it is restored.`,

@@ -33,7 +33,15 @@ export async function registerOpenApi(app: FastifyInstance, publicUrl: string): 
       if (permission) {
         out.description = `${out.description ? `${out.description}\n\n` : ''}Requires the \`${permission}\` permission.`;
       }
-      if (!url.startsWith('/api/') && !url.startsWith('/.well-known/')) out.hide = true;
+      if (url.startsWith('/docs')) out.hide = true;
+      // Every operation can answer with a problem; say so once per operation for clients and the SDK.
+      out.response = {
+        ...((out.response as Record<string, unknown> | undefined) ?? {}),
+        '4XX': {
+          description: 'Problem details (RFC 9457): bad input, credential, permission, not found, conflict',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+      };
       return { schema: out as never, url };
     },
   });

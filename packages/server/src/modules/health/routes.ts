@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { problemBody, sendProblem } from '../../http/problem.ts';
+import { safeEqual } from '../../platform/crypto.ts';
 
 const tags = ['Health'];
 const Status = Type.Object({ status: Type.String() });
@@ -34,8 +35,31 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps; metrics: R
 
   app.get(
     '/metrics',
-    { config: { auth: 'public' }, schema: { tags, summary: 'Prometheus metrics', hide: true } },
-    async (_request, reply) => {
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags,
+        summary: 'Prometheus metrics (Bearer ORGPLANE_METRICS_TOKEN when that is set)',
+        produces: ['text/plain'],
+      },
+    },
+    async (request, reply) => {
+      const expected = deps.config.metricsToken;
+      if (expected) {
+        const given = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1] ?? '';
+        if (!safeEqual(given, expected)) {
+          return sendProblem(
+            reply,
+            problemBody(
+              401,
+              'unauthorized',
+              'Metrics need the token configured in ORGPLANE_METRICS_TOKEN.',
+              request.id,
+            ),
+            { 'www-authenticate': 'Bearer' },
+          );
+        }
+      }
       reply.type(metrics.contentType);
       return metrics.metrics();
     },

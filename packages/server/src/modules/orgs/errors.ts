@@ -9,6 +9,13 @@ export const orgErrors = {
       'platform_admin_required',
       'Only platform administrators may suspend or restore a suspended organization.',
     ),
+  supportTierIsPlatforms: () =>
+    problems.forbidden('platform_admin_required', 'support_tier is set by platform administrators.'),
+  billingIsOwners: () =>
+    problems.forbidden(
+      'permission_denied',
+      'Changing billing_email needs write:billing, which only owners hold.',
+    ),
   suspended: () =>
     problems.forbidden(
       'org_suspended',

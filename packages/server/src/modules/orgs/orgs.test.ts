@@ -44,14 +44,44 @@ describe('creating and listing orgs', () => {
       industry: 'Software',
       contact_email: 'ops@acme.com',
       billing_email: 'billing@acme.com',
-      support_tier: 'premium',
     };
     const created = await server.request('POST', '/api/v1/orgs', { token: user.token, body });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ ...body, status: 'active', role: 'owner' });
     const token = await tokenFor(server, user, created.body.id);
     const fetched = await server.request('GET', `/api/v1/orgs/${created.body.id}`, { token });
-    expect(fetched.body).toMatchObject(body);
+    expect(fetched.body).toMatchObject({ ...body, support_tier: 'community' });
+  });
+
+  it('support_tier belongs to the platform: tenants cannot set it, platform admins can', async () => {
+    const user = await newUser(server);
+    const tier = await server.request('POST', '/api/v1/orgs', {
+      token: user.token,
+      body: { name: 'Greedy', support_tier: 'enterprise' },
+    });
+    expect(tier.status).toBe(403);
+    expect(tier.body.code).toBe('platform_admin_required');
+    const patch = await server.request('PATCH', `/api/v1/orgs/${user.orgId}`, {
+      token: user.token,
+      body: { support_tier: 'enterprise' },
+    });
+    expect(patch.status).toBe(403);
+    const byAdmin = await server.request('PATCH', `/api/v1/orgs/${user.orgId}`, {
+      token: adminToken,
+      body: { support_tier: 'enterprise' },
+    });
+    expect(byAdmin.status).toBe(200);
+    expect(byAdmin.body.support_tier).toBe('enterprise');
+  });
+
+  it('stores domains in lower case', async () => {
+    const user = await newUser(server);
+    const response = await server.request('PATCH', `/api/v1/orgs/${user.orgId}`, {
+      token: user.token,
+      body: { primary_domain: 'Acme.COM' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.body.primary_domain).toBe('acme.com');
   });
 
   it('keeps slugs unique across the platform: 409 for a requested one, a suffix for a derived one', async () => {
@@ -123,10 +153,21 @@ describe('updating and deleting', () => {
     const adminToken = await tokenFor(server, admin, owner.orgId);
     const patched = await server.request('PATCH', `/api/v1/orgs/${owner.orgId}`, {
       token: adminToken,
-      body: { industry: 'Fintech', billing_email: null },
+      body: { industry: 'Fintech', contact_email: null },
     });
     expect(patched.status).toBe(200);
     expect(patched.body.industry).toBe('Fintech');
+    // Billing stays with owners (seed 002).
+    const billing = await server.request('PATCH', `/api/v1/orgs/${owner.orgId}`, {
+      token: adminToken,
+      body: { billing_email: 'x@evil.example' },
+    });
+    expect(billing.status).toBe(403);
+    const byOwner = await server.request('PATCH', `/api/v1/orgs/${owner.orgId}`, {
+      token: owner.token,
+      body: { billing_email: 'billing@acme.com' },
+    });
+    expect(byOwner.status).toBe(200);
     const denied = await server.request('PATCH', `/api/v1/orgs/${owner.orgId}`, {
       token: await tokenFor(server, member, owner.orgId),
       body: { industry: 'X' },
@@ -141,10 +182,13 @@ describe('updating and deleting', () => {
     const log = await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?action=org.updated`, {
       token: owner.token,
     });
-    expect(log.body.data[0]).toMatchObject({
+    const byAdmin = log.body.data.find((e: { actor: { id: string } }) => e.actor.id === admin.userId);
+    expect(byAdmin).toMatchObject({
       action: 'org.updated',
-      actor: { id: admin.userId },
-      metadata: { changed: ['industry', 'billing_email'] },
+      metadata: {
+        changed: ['industry', 'contact_email'],
+        changes: { industry: { from: null, to: 'Fintech' }, contact_email: { from: owner.email, to: null } },
+      },
     });
   });
 
@@ -198,7 +242,11 @@ describe('lifecycle: archive, suspend, restore', () => {
     const stopped = await server.request('GET', ws, { token: memberToken });
     expect(stopped.status).toBe(403);
     expect(stopped.body.code).toBe('org_archived');
-    expect((await server.request('GET', ws, { token: owner.token })).body.code).toBe('org_archived');
+    // Owners keep read access (GET) to everything, but cannot change anything until they restore.
+    expect((await server.request('GET', ws, { token: owner.token })).status).toBe(200);
+    const write = await server.request('POST', ws, { token: owner.token, body: { name: 'during archive' } });
+    expect(write.status).toBe(403);
+    expect(write.body.code).toBe('org_archived');
     expect((await server.request('GET', `/api/v1/orgs/${owner.orgId}`, { token: memberToken })).status).toBe(
       403,
     );

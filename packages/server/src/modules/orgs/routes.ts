@@ -57,7 +57,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
   app.patch(
     '/api/v1/orgs/:org_id',
     {
-      config: { auth: 'org', permission: 'write:org' },
+      config: { auth: 'org', permission: 'write:org', platformAdmin: true },
       schema: {
         tags,
         summary: "Update an organization's fields",

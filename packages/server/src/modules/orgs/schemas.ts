@@ -17,7 +17,7 @@ const Slug = Type.String({
 });
 const Domain = Type.String({
   maxLength: 253,
-  pattern: '^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$',
+  pattern: '^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}$',
   examples: ['acme.com'],
 });
 const Industry = Type.String({ maxLength: 100, examples: ['Software'] });

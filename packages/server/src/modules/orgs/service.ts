@@ -74,7 +74,27 @@ export async function createOrganization(
   return org;
 }
 
-export async function createOrg(deps: AppDeps, actor: Actor, input: CreateOrgInput) {
+/**
+ * Commercial fields are not the tenant's to set: support_tier is the platform's (platform admins),
+ * billing_email is the owners' (write:billing), as seed 002 keeps billing to owners.
+ */
+function checkCommercialFields(actor: Actor, fields: OrgFields) {
+  const admin = actor.principal.isPlatformAdmin;
+  if (fields.support_tier !== undefined && !admin) throw orgErrors.supportTierIsPlatforms();
+  if (fields.billing_email !== undefined && !admin && !actor.principal.permissions.has('write:billing')) {
+    throw orgErrors.billingIsOwners();
+  }
+}
+
+/** Domains are case-insensitive: stored in lower case. */
+function normalise<T extends OrgFields>(fields: T): T {
+  return fields.primary_domain ? { ...fields, primary_domain: fields.primary_domain.toLowerCase() } : fields;
+}
+
+export async function createOrg(deps: AppDeps, actor: Actor, requested: CreateOrgInput) {
+  if (requested.support_tier !== undefined && !actor.principal.isPlatformAdmin)
+    throw orgErrors.supportTierIsPlatforms();
+  const input = normalise(requested);
   const org = await deps.db
     .transaction()
     .execute((trx) =>
@@ -94,7 +114,9 @@ export async function getOrg(deps: AppDeps, orgId: string) {
   return presentOrg(org);
 }
 
-export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string, fields: OrgFields) {
+export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string, requested: OrgFields) {
+  checkCommercialFields(actor, requested);
+  const fields = normalise(requested);
   return deps.db.transaction().execute(async (trx) => {
     const before = await findOrg(trx, orgId, { lock: true });
     if (!before) throw orgErrors.notFound();
@@ -112,10 +134,20 @@ export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string
       action: 'org.updated',
       targetType: 'organization',
       targetId: orgId,
-      metadata: { changed: Object.keys(fields) },
+      metadata: { changed: Object.keys(fields), changes: changesOf(before, fields) },
     });
     return presentOrg(org);
   });
+}
+
+/** Old and new value of each field the update actually changed (org fields hold no secrets). */
+function changesOf(before: OrgRow, fields: OrgFields) {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const [key, to] of Object.entries(fields)) {
+    const from = before[key as keyof OrgRow];
+    if (from !== to) changes[key] = { from, to };
+  }
+  return changes;
 }
 
 type Lifecycle = 'archive' | 'suspend' | 'restore';
