@@ -82,6 +82,11 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
     },
     async (request, reply) => {
       await deleteOrg(deps, scopeOf(request));
+      // The org's own audit log goes with it, so the deletion is recorded in the server log.
+      request.log.warn(
+        { org_id: scopeOf(request), deleted_by: actorOf(request).principal.userId },
+        'organization deleted with all its data',
+      );
       return reply.code(204).send(null);
     },
   );
