@@ -18,79 +18,15 @@ import {
   type TestResponse,
   type TestUser,
 } from './harness.ts';
+import {
+  type JsonSchema,
+  type OpenApiDocument,
+  type OpenApiParameter,
+  type Operation,
+  operationsOf,
+} from './openapi-operations.ts';
 
 // ── the OpenAPI document, read as data ──────────────────────────────────────────────────────────
-
-interface JsonSchema {
-  type?: string | string[];
-  format?: string;
-  enum?: unknown[];
-  const?: unknown;
-  default?: unknown;
-  examples?: unknown[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  additionalProperties?: boolean | JsonSchema;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  items?: JsonSchema;
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  pattern?: string;
-  $ref?: string;
-}
-
-interface OpenApiParameter {
-  name: string;
-  in: string;
-  required?: boolean;
-  schema?: JsonSchema;
-}
-
-interface OpenApiOperation {
-  parameters?: OpenApiParameter[];
-  requestBody?: { content?: Record<string, { schema?: JsonSchema; example?: unknown }> };
-}
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
-  components?: { schemas?: Record<string, JsonSchema> };
-}
-
-interface Operation {
-  method: string;
-  path: string;
-  pathParams: OpenApiParameter[];
-  queryParams: OpenApiParameter[];
-  body: { schema: JsonSchema; example: unknown } | null;
-}
-
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch']);
-
-function operationsOf(doc: OpenApiDocument): Operation[] {
-  const resolve = (schema: JsonSchema | undefined): JsonSchema | undefined => {
-    const ref = schema?.$ref?.replace('#/components/schemas/', '');
-    return ref ? doc.components?.schemas?.[ref] : schema;
-  };
-  const operations: Operation[] = [];
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, operation] of Object.entries(item)) {
-      if (!HTTP_METHODS.has(method)) continue;
-      const json = operation.requestBody?.content?.['application/json'];
-      const schema = resolve(json?.schema);
-      operations.push({
-        method: method.toUpperCase(),
-        path,
-        pathParams: (operation.parameters ?? []).filter((p) => p.in === 'path'),
-        queryParams: (operation.parameters ?? []).filter((p) => p.in === 'query'),
-        body: schema ? { schema, example: json?.example ?? schema.examples?.[0] } : null,
-      });
-    }
-  }
-  return operations;
-}
 
 // ── request values ──────────────────────────────────────────────────────────────────────────────
 

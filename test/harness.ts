@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { type Orgplane, startOrgplane } from '../packages/server/src/bootstrap.ts';
 import { loadConfig } from '../packages/server/src/config.ts';
 
@@ -88,6 +89,37 @@ export async function startTestServer(
       await orgplane.close();
       if (schema && url) await withClient(url, (client) => client.query(`DROP SCHEMA ${schema} CASCADE`));
       rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A server for the calling test file: started before its tests, closed after them. The returned
+ * object forwards to the running server, so a file declares it in one line.
+ */
+export function useTestServer(
+  env: Record<string, string> = {},
+  options: { logDestination?: { write(line: string): void } } = {},
+): TestServer {
+  let current: TestServer | undefined;
+  beforeAll(async () => {
+    current = await startTestServer(env, options);
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  const live = () => {
+    if (!current) throw new Error('the test server starts in beforeAll');
+    return current;
+  };
+  return {
+    request: (...args) => live().request(...args),
+    close: () => live().close(),
+    get app() {
+      return live().app;
+    },
+    get deps() {
+      return live().deps;
     },
   };
 }

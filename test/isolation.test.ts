@@ -20,86 +20,20 @@ import {
   type TestUser,
   tokenFor,
 } from './harness.ts';
+import {
+  type JsonSchema,
+  type OpenApiDocument,
+  type OpenApiParameter,
+  type Operation,
+  operationsOf,
+} from './openapi-operations.ts';
 
 // ── the OpenAPI document, read as data ──────────────────────────────────────────────────────────
 
-interface JsonSchema {
-  type?: string | string[];
-  format?: string;
-  enum?: unknown[];
-  const?: unknown;
-  default?: unknown;
-  examples?: unknown[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  minimum?: number;
-  minLength?: number;
-  $ref?: string;
-}
-
-interface OpenApiParameter {
-  name: string;
-  in: string;
-  required?: boolean;
-  schema?: JsonSchema;
-}
-
-interface OpenApiOperation {
-  description?: string;
-  parameters?: OpenApiParameter[];
-  security?: unknown[];
-  requestBody?: { content?: Record<string, { schema?: JsonSchema; example?: unknown }> };
-}
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
-  components?: { schemas?: Record<string, JsonSchema> };
-}
-
-interface Operation {
-  method: string;
-  /** OpenAPI path template, e.g. /api/v1/orgs/{org_id}/workspaces/{workspace_id}. */
-  path: string;
-  pathParams: OpenApiParameter[];
-  queryParams: OpenApiParameter[];
-  body: { schema: JsonSchema; example: unknown } | null;
-  permission: string | null;
-  secured: boolean;
-}
-
-const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'patch']);
 const TENANT_PREFIX = '/api/v1/orgs/{org_id}';
 /** A route that acts on one org: its path names `{org_id}`. */
 const isTenant = (op: { path: string }) => op.path.includes('{org_id}');
 const routeName = (op: { method: string; path: string }) => `${op.method} ${op.path}`;
-
-function operationsOf(doc: OpenApiDocument): Operation[] {
-  const resolve = (schema: JsonSchema | undefined): JsonSchema | undefined => {
-    const ref = schema?.$ref?.replace('#/components/schemas/', '');
-    return ref ? doc.components?.schemas?.[ref] : schema;
-  };
-  const operations: Operation[] = [];
-  for (const [path, item] of Object.entries(doc.paths)) {
-    for (const [method, operation] of Object.entries(item)) {
-      if (!HTTP_METHODS.has(method)) continue;
-      const json = operation.requestBody?.content?.['application/json'];
-      const schema = resolve(json?.schema);
-      const permission = /Requires the `([^`]+)` permission\./.exec(operation.description ?? '')?.[1] ?? null;
-      operations.push({
-        method: method.toUpperCase(),
-        path,
-        pathParams: (operation.parameters ?? []).filter((p) => p.in === 'path'),
-        queryParams: (operation.parameters ?? []).filter((p) => p.in === 'query'),
-        body: schema ? { schema, example: json?.example ?? schema.examples?.[0] } : null,
-        permission,
-        secured: (operation.security ?? []).length > 0,
-      });
-    }
-  }
-  return operations;
-}
 
 /** Every (method, path) in Fastify's route table, from its printed radix tree. */
 function registeredRoutes(tree: string): { method: string; path: string }[] {

@@ -1,20 +1,8 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  newUser,
-  startTestServer,
-  type TestServer,
-  tokenFor,
-} from '../../../../../test/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { addMember, newUser, tokenFor, useTestServer } from '../../../../../test/harness.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = useTestServer();
 
 describe('audit log', () => {
   it('records actor, target, IP, request id and user agent for each change', async () => {

@@ -1,14 +1,8 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { newUser, PASSWORD, startTestServer, type TestServer } from '../../../../../test/harness.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { newUser, PASSWORD, useTestServer } from '../../../../../test/harness.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = useTestServer();
 
 describe('signup', () => {
   it('creates the user and a personal org the user owns', async () => {

@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  newUser,
-  startTestServer,
-  type TestServer,
-  tokenFor,
-} from '../../../../../test/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { addMember, newUser, tokenFor, useTestServer } from '../../../../../test/harness.ts';
 import { readCloudCredentials } from './service.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = useTestServer();
 
 async function workspace() {
   const user = await newUser(server);

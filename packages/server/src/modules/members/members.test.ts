@@ -1,20 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  newUser,
-  onPostgres,
-  startTestServer,
-  type TestServer,
-  tokenFor,
-} from '../../../../../test/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { addMember, newUser, onPostgres, tokenFor, useTestServer } from '../../../../../test/harness.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = useTestServer();
 
 async function team() {
   const owner = await newUser(server, 'owner');

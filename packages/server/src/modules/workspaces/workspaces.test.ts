@@ -1,19 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  addMember,
-  newUser,
-  startTestServer,
-  type TestServer,
-  tokenFor,
-} from '../../../../../test/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { addMember, newUser, tokenFor, useTestServer } from '../../../../../test/harness.ts';
 
-let server: TestServer;
-beforeAll(async () => {
-  server = await startTestServer();
-});
-afterAll(async () => {
-  await server?.close();
-});
+const server = useTestServer();
 
 describe('workspaces', () => {
   it('create, get, list, update, delete — with audit entries', async () => {
