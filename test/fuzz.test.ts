@@ -20,6 +20,7 @@ import {
 } from './harness.ts';
 import {
   type JsonSchema,
+  minimalValue,
   type OpenApiDocument,
   type OpenApiParameter,
   type Operation,
@@ -481,40 +482,10 @@ function knownValues(name: string): unknown[] {
 const isUuidSchema = (s: JsonSchema | undefined): boolean =>
   !!s && (s.format === 'uuid' || [...(s.anyOf ?? []), ...(s.oneOf ?? [])].some(isUuidSchema));
 
-function minimalValue(schema: JsonSchema, name = ''): unknown {
-  if (isUuidSchema(schema)) return new RealId(name);
-  if (schema.examples?.length) return schema.examples[0];
-  if (schema.default !== undefined) return schema.default;
-  if (schema.const !== undefined) return schema.const;
-  if (schema.enum?.length) return schema.enum[0];
-  const branch = (schema.anyOf ?? schema.oneOf)?.find((s) => s.type !== 'null');
-  if (branch) return minimalValue(branch, name);
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
-    case 'object':
-      return Object.fromEntries(
-        (schema.required ?? []).map((key) => [key, minimalValue(schema.properties?.[key] ?? {}, key)]),
-      );
-    case 'string':
-      if (schema.format === 'email') return `fuzz-${randomBytes(3).toString('hex')}@example.com`;
-      if (schema.format === 'date-time') return new Date().toISOString();
-      return 'x'.repeat(Math.max(schema.minLength ?? 1, 1));
-    case 'integer':
-    case 'number':
-      return schema.minimum ?? 1;
-    case 'boolean':
-      return false;
-    case 'array':
-      return [];
-    default:
-      return null;
-  }
-}
-
 /** The OpenAPI example (or a minimal body), with id fields pointing at the fixture. */
 function exampleBody(op: Operation): Record<string, unknown> | unknown {
   if (!op.body) return undefined;
-  const base = op.body.example ?? minimalValue(op.body.schema);
+  const base = op.body.example ?? minimalValue(op.body.schema, (name) => new RealId(name));
   if (typeof base !== 'object' || base === null || Array.isArray(base)) return base;
   const body: Record<string, unknown> = structuredClone(base as Record<string, unknown>);
   for (const [name, schema] of Object.entries(op.body.schema.properties ?? {})) {

@@ -22,6 +22,7 @@ import {
 } from './harness.ts';
 import {
   type JsonSchema,
+  minimalValue,
   type OpenApiDocument,
   type OpenApiParameter,
   type Operation,
@@ -50,37 +51,6 @@ function registeredRoutes(tree: string): { method: string; path: string }[] {
     }
   }
   return routes;
-}
-
-/** A minimal valid value for a schema: its example, default, first enum value, or built from `required`. */
-function minimalValue(schema: JsonSchema): unknown {
-  if (schema.examples?.length) return schema.examples[0];
-  if (schema.default !== undefined) return schema.default;
-  if (schema.const !== undefined) return schema.const;
-  if (schema.enum?.length) return schema.enum[0];
-  const branch = (schema.anyOf ?? schema.oneOf)?.find((s) => s.type !== 'null');
-  if (branch) return minimalValue(branch);
-  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
-  switch (type) {
-    case 'object':
-      return Object.fromEntries(
-        (schema.required ?? []).map((key) => [key, minimalValue(schema.properties?.[key] ?? {})]),
-      );
-    case 'string':
-      if (schema.format === 'uuid') return '00000000-0000-4000-8000-000000000000';
-      if (schema.format === 'email') return `someone-${randomBytes(3).toString('hex')}@example.com`;
-      if (schema.format === 'date-time') return new Date().toISOString();
-      return 'x'.repeat(Math.max(schema.minLength ?? 1, 1));
-    case 'integer':
-    case 'number':
-      return schema.minimum ?? 1;
-    case 'boolean':
-      return false;
-    case 'array':
-      return [];
-    default:
-      return null;
-  }
 }
 
 const isIdSchema = (schema: JsonSchema | undefined): boolean =>

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 // Every operation of the served OpenAPI document, in the shape the black-box suites need: the
 // isolation and fuzz suites both discover routes this way, so a route added later is covered by both.
 
@@ -79,4 +81,45 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
     }
   }
   return operations;
+}
+
+export const isUuidSchema = (s: JsonSchema | undefined): boolean =>
+  !!s && (s.format === 'uuid' || [...(s.anyOf ?? []), ...(s.oneOf ?? [])].some(isUuidSchema));
+
+/**
+ * The smallest value a schema accepts (examples and defaults first), for building valid bodies.
+ * Id fields get `idFor(fieldName)`, so a suite can put real or foreign ids there.
+ */
+export function minimalValue(
+  schema: JsonSchema,
+  idFor: (name: string) => unknown = () => '00000000-0000-4000-8000-000000000000',
+  name = '',
+): unknown {
+  if (isUuidSchema(schema)) return idFor(name);
+  if (schema.examples?.length) return schema.examples[0];
+  if (schema.default !== undefined) return schema.default;
+  if (schema.const !== undefined) return schema.const;
+  if (schema.enum?.length) return schema.enum[0];
+  const branch = (schema.anyOf ?? schema.oneOf)?.find((s) => s.type !== 'null');
+  if (branch) return minimalValue(branch, idFor, name);
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
+  switch (type) {
+    case 'object':
+      return Object.fromEntries(
+        (schema.required ?? []).map((key) => [key, minimalValue(schema.properties?.[key] ?? {}, idFor, key)]),
+      );
+    case 'string':
+      if (schema.format === 'email') return `someone-${randomBytes(3).toString('hex')}@example.com`;
+      if (schema.format === 'date-time') return new Date().toISOString();
+      return 'x'.repeat(Math.max(schema.minLength ?? 1, 1));
+    case 'integer':
+    case 'number':
+      return schema.minimum ?? 1;
+    case 'boolean':
+      return false;
+    case 'array':
+      return [];
+    default:
+      return null;
+  }
 }
