@@ -19,6 +19,7 @@ import {
   type TestUser,
 } from './harness.ts';
 import {
+  isUuidSchema,
   type JsonSchema,
   minimalValue,
   type OpenApiDocument,
@@ -478,9 +479,6 @@ function knownValues(name: string): unknown[] {
       return /_id$/.test(name) ? [new RealId(name)] : [];
   }
 }
-
-const isUuidSchema = (s: JsonSchema | undefined): boolean =>
-  !!s && (s.format === 'uuid' || [...(s.anyOf ?? []), ...(s.oneOf ?? [])].some(isUuidSchema));
 
 /** The OpenAPI example (or a minimal body), with id fields pointing at the fixture. */
 function exampleBody(op: Operation): Record<string, unknown> | unknown {
