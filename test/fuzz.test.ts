@@ -362,6 +362,7 @@ beforeAll(async () => {
     server.deps,
     { ip: 'server-cli', requestId: 'fuzz-setup', userAgent: null },
     { email: ADMIN_EMAIL, password: PASSWORD, name: 'Fuzz owner' },
+    { createdOnServer: true },
   );
   const login = await must(
     'POST',

@@ -164,6 +164,15 @@ describe('the server process', () => {
     expect(output).toContain('a platform administrator');
 
     const node = await startNode(env);
+    // While the server holds the embedded database, the CLI refuses rather than corrupt it.
+    const second = spawn(process.execPath, ['--import', 'tsx', CLI, 'rotate-signing-key'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let refused = '';
+    second.stderr?.on('data', (chunk) => (refused += chunk));
+    expect(await new Promise((resolve) => second.on('exit', resolve))).not.toBe(0);
+    expect(refused).toContain('in use by another Orgplane process');
     const reserved = await post(`${node.url}/api/v1/auth/signup`, {
       email: 'OPS@example.com',
       password: PASSWORD,

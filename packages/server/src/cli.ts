@@ -20,7 +20,12 @@ const USAGE = `usage:
 async function readPassword(): Promise<string> {
   const fromEnv = process.env.ORGPLANE_NEW_USER_PASSWORD;
   if (fromEnv) return fromEnv;
-  if (process.stdin.isTTY) process.stderr.write('password (then Enter): ');
+  // Typed at a terminal the password would be echoed: ask for a pipe or the variable instead.
+  if (process.stdin.isTTY) {
+    throw new ConfigError(
+      'pipe the password on stdin (printf "%s\\n" "$PASSWORD" | npm run orgplane -- create-user …) or set ORGPLANE_NEW_USER_PASSWORD',
+    );
+  }
   let text = '';
   for await (const chunk of process.stdin) {
     text += chunk;
@@ -60,11 +65,12 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const origin = { ip: 'server-cli', requestId: `cli-${randomUUID()}`, userAgent: 'orgplane-cli' };
-    const created = await createAccount(orgplane.deps, origin, {
-      email: values.email as string,
-      password,
-      ...(values.name ? { name: values.name } : {}),
-    });
+    const created = await createAccount(
+      orgplane.deps,
+      origin,
+      { email: values.email as string, password, ...(values.name ? { name: values.name } : {}) },
+      { createdOnServer: true },
+    );
     const admin = config.platformAdminEmails.has(created.user.email.toLowerCase());
     console.log(
       `created ${created.user.email} (${created.user.id}) with organization ${created.organization.slug}` +

@@ -1,6 +1,6 @@
 // Opens the database: real PostgreSQL via `pg` when a URL is given, otherwise embedded PGlite in
 // the data directory. Both speak the same SQL, so migrations, repos and tests are shared.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
@@ -60,12 +60,53 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
   };
 }
 
+export class DataDirInUseError extends Error {}
+
+/**
+ * The embedded database belongs to one process at a time (two would corrupt it): a lock file with
+ * the owner's pid. A lock left by a process that no longer runs is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = path.join(dataDir, 'orgplane.lock');
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const owner = Number(readFileSync(file, 'utf8').trim());
+    if (owner && owner !== process.pid && isRunning(owner)) {
+      throw new DataDirInUseError(
+        `the data directory ${dataDir} is in use by another Orgplane process (pid ${owner}); stop it first — the embedded database serves one process at a time`,
+      );
+    }
+  }
+  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
+  return () => {
+    if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+  };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
   let client: PGlite;
+  let unlock = () => {};
   if (dataDir) {
     const dir = path.join(dataDir, 'pgdata');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    client = await PGlite.create(dir);
+    unlock = lockDataDir(dataDir);
+    try {
+      client = await PGlite.create(dir);
+    } catch (error) {
+      unlock();
+      throw error;
+    }
   } else {
     client = await PGlite.create();
   }
@@ -82,6 +123,9 @@ async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
     kind: 'pglite',
     migrate: () => exclusive(() => migrate(runner)),
     pending: () => exclusive(() => pendingMigrations(runner)),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      unlock();
+    },
   };
 }

@@ -19,6 +19,8 @@ export interface UsersTable {
   name: string | null;
   password_hash: string;
   allow_cli_login_access: Generated<boolean>;
+  /** Created by the server CLI; only such accounts can be platform administrators. */
+  created_on_server: Generated<boolean>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
 }

@@ -21,7 +21,14 @@ describe('route registration (default deny)', () => {
     await app.close();
   });
 
-  it('accepts routes that declare both, and leaves non-API routes alone', async () => {
+  it('covers routes outside /api too (only the docs pages are exempt)', async () => {
+    const app = Fastify();
+    registerGuard(app, resolver);
+    expect(() => app.get('/oauth/authorize', async () => ({}))).toThrow(/must declare config.auth/);
+    await app.close();
+  });
+
+  it('accepts routes that declare both, and the docs pages', async () => {
     const app = Fastify();
     registerGuard(app, resolver);
     app.get(
@@ -29,7 +36,7 @@ describe('route registration (default deny)', () => {
       { config: { auth: 'org', permission: 'read:org' } },
       async () => ({}),
     );
-    app.get('/healthz-like', async () => ({}));
+    app.get('/docs/static/index.html', async () => ({}));
     await app.ready();
     await app.close();
   });

@@ -43,10 +43,10 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
   app.decorateRequest('principal', null);
   app.decorateRequest('orgId', null);
 
-  // Default deny, at start-up: an API route that forgets to say who may call it is a bug, not a
-  // public route.
+  // Default deny, at start-up: a route that forgets to say who may call it is a bug, not a public
+  // route. Only the API docs (a plugin's static pages) are exempt.
   app.addHook('onRoute', (route) => {
-    if (!route.url.startsWith('/api/')) return;
+    if (route.url.startsWith('/docs')) return;
     const config = (route.config ?? {}) as { auth?: AuthMode; permission?: Permission };
     if (!config.auth) throw new Error(`route ${route.method} ${route.url} must declare config.auth`);
     if (config.auth === 'org' && !config.permission) {

@@ -8,6 +8,7 @@ export const authErrors = {
       'The refresh token is invalid, expired or already used; sign in again.',
       'invalid_refresh_token',
     ),
+  sessionEnded: () => problems.unauthorized('This sign-in has ended; sign in again.', 'invalid_credential'),
   signupDisabled: () =>
     problems.forbidden('signup_disabled', 'Self-service signup is disabled on this server.'),
   emailReserved: () =>

@@ -14,7 +14,7 @@ export interface UserRow {
 /** Inserts the user unless the email (case-insensitive) is taken; null then. */
 export async function insertUser(
   db: Executor,
-  user: { id: string; email: string; name: string | null; password_hash: string },
+  user: { id: string; email: string; name: string | null; password_hash: string; created_on_server: boolean },
 ) {
   const row = await db
     .insertInto('users')
@@ -84,12 +84,22 @@ export async function insertFamily(
 }
 
 /** The sign-in a session belongs to: its root id and absolute expiry. */
-export async function findSessionRoot(db: Executor, sessionId: string) {
+/**
+ * The live sign-in a session belongs to, share-locked: a child session started in this
+ * transaction and a concurrent logout (which locks the root for update) cannot interleave, so the
+ * child is either refused or seen and revoked. Null when the sign-in has ended.
+ */
+export async function lockLiveSessionRoot(db: Executor, sessionId: string) {
   return (
     (await db
-      .selectFrom('refresh_token_families')
-      .select(['root_id', 'expires_at'])
-      .where('id', '=', sessionId)
+      .selectFrom('refresh_token_families as root')
+      .select(['root.id as root_id', 'root.expires_at'])
+      .where('root.id', '=', (eb) =>
+        eb.selectFrom('refresh_token_families').select('root_id').where('id', '=', sessionId),
+      )
+      .where('root.revoked_at', 'is', null)
+      .where('root.expires_at', '>', sql<Date>`now()`)
+      .forShare()
       .executeTakeFirst()) ?? null
   );
 }
@@ -135,6 +145,9 @@ export async function findRefreshToken(db: Executor, tokenHash: string) {
 
 /** Ends a sign-in: every session in its tree (the login and each org switch made from it). */
 export async function revokeSessionTree(db: Executor, rootId: string, reason: string) {
+  // Lock the root first: sessions being started from it finish (and are revoked below) or wait
+  // and then find the sign-in ended. Needs to run inside a transaction.
+  await db.selectFrom('refresh_token_families').select('id').where('id', '=', rootId).forUpdate().execute();
   await db
     .updateTable('refresh_token_families')
     .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
@@ -146,6 +159,7 @@ export async function revokeSessionTree(db: Executor, rootId: string, reason: st
 export interface CallerRow {
   id: string;
   email: string;
+  created_on_server: boolean;
   role: OrgRole | null;
   org_name: string | null;
   org_status: OrgStatus | null;
@@ -173,6 +187,7 @@ export async function findCaller(
     .select([
       'u.id',
       'u.email',
+      'u.created_on_server',
       'm.role',
       'o.name as org_name',
       'o.status as org_status',

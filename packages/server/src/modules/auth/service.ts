@@ -22,11 +22,11 @@ import {
   findCaller,
   findMembership,
   findRefreshToken,
-  findSessionRoot,
   findUserByEmail,
   insertFamily,
   insertRefreshToken,
   insertUser,
+  lockLiveSessionRoot,
   lockMembership,
   revokeSessionTree,
   type UserRow,
@@ -63,8 +63,16 @@ export async function signup(deps: AppDeps, origin: RequestOrigin, input: NewAcc
   return createAccount(deps, origin, input);
 }
 
-/** Creates a user and their personal org (owner), audited; shared by signup and the server CLI. */
-export async function createAccount(deps: AppDeps, origin: RequestOrigin, input: NewAccount) {
+/**
+ * Creates a user and their personal org (owner), audited; shared by signup and the server CLI,
+ * which marks its accounts `createdOnServer` (the only ones that can be platform administrators).
+ */
+export async function createAccount(
+  deps: AppDeps,
+  origin: RequestOrigin,
+  input: NewAccount,
+  options: { createdOnServer?: boolean } = {},
+) {
   const email = input.email.trim();
   const weakness = passwordProblem(input.password, email);
   if (weakness) throw authErrors.weakPassword(weakness);
@@ -72,7 +80,13 @@ export async function createAccount(deps: AppDeps, origin: RequestOrigin, input:
   const passwordHash = await hashPassword(input.password);
 
   return deps.db.transaction().execute(async (trx) => {
-    const user = await insertUser(trx, { id: newId(), email, name, password_hash: passwordHash });
+    const user = await insertUser(trx, {
+      id: newId(),
+      email,
+      name,
+      password_hash: passwordHash,
+      created_on_server: options.createdOnServer ?? false,
+    });
     if (!user) throw authErrors.emailTaken();
     const personalName = `${name ?? email.split('@')[0]}'s organization`;
     const org = await createOrganization(deps, trx, user, userActor(origin, user), {
@@ -285,7 +299,9 @@ export async function switchOrg(deps: AppDeps, actor: Actor, requestedOrgId: str
   const userId = actor.principal.userId;
   return deps.db.transaction().execute(async (trx) => {
     if (!(await lockMembership(trx, orgId, userId))) throw authErrors.orgNotFound();
-    const parent = actor.principal.sessionId ? await findSessionRoot(trx, actor.principal.sessionId) : null;
+    const sessionId = actor.principal.sessionId;
+    const parent = sessionId ? await lockLiveSessionRoot(trx, sessionId) : null;
+    if (sessionId && !parent) throw authErrors.sessionEnded();
     const tokens = await startSession(deps, trx, { id: userId }, orgId, parent);
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: 'auth.org_switched',
@@ -328,6 +344,8 @@ export async function resolveAccessToken(deps: AppDeps, token: string): Promise<
     permissions: role ? permissionsOf(role) : new Set(),
     credential: { type: 'access_token', id: claims.jti },
     sessionId,
-    isPlatformAdmin: deps.config.platformAdminEmails.has(caller.email.toLowerCase()),
+    // Listed address AND created on the server: see ADR 8 (emails are not verified).
+    isPlatformAdmin:
+      caller.created_on_server && deps.config.platformAdminEmails.has(caller.email.toLowerCase()),
   };
 }

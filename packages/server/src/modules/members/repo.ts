@@ -41,7 +41,9 @@ export async function lockOrg(db: Executor, orgId: string) {
     .selectFrom('organizations')
     .select('id')
     .where('id', '=', orgId)
-    .forUpdate()
+    // NO KEY UPDATE: serialises member changes, yet lets concurrent inserts that reference the org
+    // (sessions, audit rows) take their key-share locks, so a login or switch-org cannot deadlock.
+    .forNoKeyUpdate()
     .executeTakeFirst());
 }
 

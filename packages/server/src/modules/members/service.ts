@@ -80,7 +80,7 @@ export async function changeMemberRole(
 export async function removeMember(deps: AppDeps, actor: Actor, orgId: string, userId: string) {
   await deps.db.transaction().execute(async (trx) => {
     const actorRole = await lockOrgAndReadActorRole(trx, orgId, actor);
-    const leaving = userId === actor.principal.userId;
+    const leaving = userId.toLowerCase() === actor.principal.userId;
     // Anyone may leave; removing someone else needs write:members (and owner rights for an owner).
     if (!leaving && !roleHas(actorRole, 'write:members')) throw memberErrors.permissionDenied(actorRole);
     const member = await findMember(trx, orgId, userId);

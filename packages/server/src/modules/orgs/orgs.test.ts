@@ -24,7 +24,12 @@ beforeAll(async () => {
   expect(signup.status).toBe(403);
   expect(signup.body.code).toBe('email_reserved');
   const origin = { ip: 'server-cli', requestId: 'test', userAgent: null };
-  await createAccount(server.deps, origin, { email: PLATFORM_ADMIN, password: PASSWORD });
+  await createAccount(
+    server.deps,
+    origin,
+    { email: PLATFORM_ADMIN, password: PASSWORD },
+    { createdOnServer: true },
+  );
   const login = await server.request('POST', '/api/v1/auth/login', {
     body: { email: PLATFORM_ADMIN, password: PASSWORD },
   });
@@ -339,6 +344,20 @@ describe('lifecycle: archive, suspend, restore', () => {
       token: owner.token,
     });
     expect(restored.body.status).toBe('active');
+  });
+
+  it('a listed address whose account was not created on the server is no platform admin', async () => {
+    // As if a stranger had signed up with the address before the operator listed it.
+    const origin = { ip: '203.0.113.1', requestId: 'early-signup', userAgent: null };
+    await createAccount(server.deps, origin, { email: 'other@x.test', password: PASSWORD });
+    const login = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: 'other@x.test', password: PASSWORD },
+    });
+    const victim = await newUser(server);
+    const attempt = await server.request('POST', `/api/v1/orgs/${victim.orgId}/suspend`, {
+      token: login.body.access_token,
+    });
+    expect(attempt.status).toBe(404);
   });
 
   it('platform admins get 404 on other routes of orgs they do not belong to', async () => {

@@ -45,9 +45,15 @@ export async function slugExists(db: Executor, slug: string): Promise<boolean> {
   return !!(await db.selectFrom('organizations').select('id').where('slug', '=', slug).executeTakeFirst());
 }
 
-export async function findOrg(db: Executor, orgId: string, options: { lock?: boolean } = {}) {
+/** lock 'update' before deleting the row; 'no-key-update' before changing it (see members/repo.ts). */
+export async function findOrg(
+  db: Executor,
+  orgId: string,
+  options: { lock?: 'update' | 'no-key-update' } = {},
+) {
   let query = db.selectFrom('organizations').select(COLUMNS).where('id', '=', orgId);
-  if (options.lock) query = query.forUpdate();
+  if (options.lock === 'update') query = query.forUpdate();
+  if (options.lock === 'no-key-update') query = query.forNoKeyUpdate();
   return ((await query.executeTakeFirst()) as OrgRow | undefined) ?? null;
 }
 

@@ -78,10 +78,10 @@ export async function createOrganization(
  * Commercial fields are not the tenant's to set: support_tier is the platform's (platform admins),
  * billing_email is the owners' (write:billing), as seed 002 keeps billing to owners.
  */
-function checkCommercialFields(actor: Actor, fields: OrgFields) {
+function checkCommercialFields(actor: Actor, changes: Record<string, unknown>) {
   const admin = actor.principal.isPlatformAdmin;
-  if (fields.support_tier !== undefined && !admin) throw orgErrors.supportTierIsPlatforms();
-  if (fields.billing_email !== undefined && !admin && !actor.principal.permissions.has('write:billing')) {
+  if ('support_tier' in changes && !admin) throw orgErrors.supportTierIsPlatforms();
+  if ('billing_email' in changes && !admin && !actor.principal.permissions.has('write:billing')) {
     throw orgErrors.billingIsOwners();
   }
 }
@@ -115,11 +115,13 @@ export async function getOrg(deps: AppDeps, orgId: string) {
 }
 
 export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string, requested: OrgFields) {
-  checkCommercialFields(actor, requested);
   const fields = normalise(requested);
   return deps.db.transaction().execute(async (trx) => {
-    const before = await findOrg(trx, orgId, { lock: true });
+    const before = await findOrg(trx, orgId, { lock: 'no-key-update' });
     if (!before) throw orgErrors.notFound();
+    // Only fields that actually change need the right: a client may send back the whole org.
+    const changes = changesOf(before, fields);
+    checkCommercialFields(actor, changes);
     if (fields.slug && fields.slug !== before.slug) {
       const taken = await trx
         .selectFrom('organizations')
@@ -134,7 +136,11 @@ export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string
       action: 'org.updated',
       targetType: 'organization',
       targetId: orgId,
-      metadata: { changed: Object.keys(fields), changes: changesOf(before, fields) },
+      metadata: {
+        changed: Object.keys(fields),
+        changes,
+        by_platform_admin: actor.principal.isPlatformAdmin && actor.principal.orgId !== orgId,
+      },
     });
     return presentOrg(org);
   });
@@ -161,7 +167,7 @@ const PAST: Record<Lifecycle, string> = { archive: 'archived', suspend: 'suspend
  */
 export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string, action: Lifecycle) {
   return deps.db.transaction().execute(async (trx) => {
-    const org = await findOrg(trx, orgId, { lock: true });
+    const org = await findOrg(trx, orgId, { lock: 'no-key-update' });
     if (!org) throw orgErrors.notFound();
     const admin = actor.principal.isPlatformAdmin;
     if (action === 'suspend' && !admin) throw orgErrors.notPlatformAdmin();
@@ -194,7 +200,7 @@ export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string
 /** Deletes the org and all it owns. Owners only; a suspended org cannot be deleted by its owners. */
 export async function deleteOrg(deps: AppDeps, orgId: string) {
   await deps.db.transaction().execute(async (trx) => {
-    const org = await findOrg(trx, orgId, { lock: true });
+    const org = await findOrg(trx, orgId, { lock: 'update' });
     if (!org) throw orgErrors.notFound();
     if (org.status === 'suspended') throw orgErrors.suspended();
     await purgeOrg(trx, orgId);
