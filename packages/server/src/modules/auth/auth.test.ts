@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
-import { newUser, PASSWORD, useTestServer } from '../../../../../test/harness.ts';
+import { addMember, newUser, onPostgres, PASSWORD, useTestServer } from '../../../../../test/harness.ts';
 
 const server = useTestServer();
 
@@ -279,6 +279,59 @@ describe('logout, whoami, switch-org', () => {
     expect(
       (await server.request('GET', '/api/v1/auth/whoami', { token: refreshed.body.access_token })).status,
     ).toBe(401);
+  });
+
+  // A second connection must hold the sign-in's lock while the request waits: PostgreSQL only
+  // (embedded PGlite runs one transaction at a time, so the race cannot happen there).
+  it.runIf(onPostgres)('a switch-org racing a logout cannot leave a live session behind', async () => {
+    const user = await newUser(server);
+    const org = await server.request('POST', '/api/v1/orgs', {
+      token: user.token,
+      body: { name: 'Race Org' },
+    });
+    const sid = decodeJwt(user.token).sid as string;
+    let pending: ReturnType<typeof server.request> | undefined;
+    await server.deps.db.transaction().execute(async (trx) => {
+      // What logout does: lock the sign-in's root, then revoke its tree.
+      await trx.selectFrom('refresh_token_families').select('id').where('id', '=', sid).forUpdate().execute();
+      pending = server.request('POST', '/api/v1/auth/switch-org', {
+        token: user.token,
+        body: { org_id: org.body.id },
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await trx
+        .updateTable('refresh_token_families')
+        .set({ revoked_at: new Date() })
+        .where('root_id', '=', sid)
+        .execute();
+    });
+    const switched = await pending!;
+    expect(switched.status).toBe(401);
+    const live = await server.deps.db
+      .selectFrom('refresh_token_families')
+      .select('id')
+      .where('user_id', '=', user.userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    expect(live).toHaveLength(0);
+  });
+
+  it.runIf(onPostgres)('session starts and member changes running together never deadlock', async () => {
+    const owner = await newUser(server);
+    for (let round = 0; round < 5; round++) {
+      const member = await newUser(server);
+      await addMember(server, owner.orgId, member.userId, 'member');
+      const base = `/api/v1/orgs/${owner.orgId}/members/${member.userId}`;
+      const [switched, changed] = await Promise.all([
+        server.request('POST', '/api/v1/auth/switch-org', {
+          token: member.token,
+          body: { org_id: owner.orgId },
+        }),
+        server.request('PATCH', base, { token: owner.token, body: { role: 'viewer' } }),
+      ]);
+      expect(switched.status, switched.text).toBe(200);
+      expect(changed.status, changed.text).toBe(200);
+    }
   });
 
   it('whoami answers in the seed shape', async () => {
