@@ -26,7 +26,11 @@ export function listMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .map((file) => ({ name: file.replace(/\.sql$/, ''), sql: readFileSync(path.join(dir, file), 'utf8') }));
 }
 
-export async function migrate(runner: ScriptRunner, migrations = listMigrations()): Promise<string[]> {
+// The files ship with the code and do not change while it runs: read them once (readyz polls).
+let shipped: Migration[] | undefined;
+const shippedMigrations = () => (shipped ??= listMigrations());
+
+export async function migrate(runner: ScriptRunner, migrations = shippedMigrations()): Promise<string[]> {
   await runner.exec(`SELECT pg_advisory_lock(${LOCK_KEY})`);
   try {
     await runner.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -54,7 +58,7 @@ export async function migrate(runner: ScriptRunner, migrations = listMigrations(
 
 export async function pendingMigrations(
   runner: ScriptRunner,
-  migrations = listMigrations(),
+  migrations = shippedMigrations(),
 ): Promise<string[]> {
   const exists = await runner.rows<{ ok: boolean }>(
     `SELECT to_regclass('schema_migrations') IS NOT NULL AS ok`,

@@ -84,8 +84,7 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
           `This organization is ${principal.orgStatus}; its credentials are stopped until it is restored.`,
         );
       }
-      const permission = config.permission;
-      if (!permission) throw new Error(`route ${request.routeOptions.url} declares no permission`);
+      const permission = config.permission as Permission; // guaranteed by the onRoute check above
       if (!principal.permissions.has(permission)) {
         throw problems.forbidden(
           'permission_denied',
@@ -101,13 +100,7 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
 
 export function actorOf(request: FastifyRequest): Actor {
   if (!request.principal) throw problems.unauthorized();
-  const userAgent = request.headers['user-agent'];
-  return {
-    principal: request.principal,
-    ip: request.ip,
-    requestId: request.id,
-    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 512) : null,
-  };
+  return { principal: request.principal, ...originOf(request) };
 }
 
 export function originOf(request: FastifyRequest) {

@@ -13,7 +13,6 @@ export const pageQueryFields = {
     Type.String({ maxLength: 200, description: 'The `next_cursor` of the previous page.' }),
   ),
 };
-export const PageQuery = Type.Object(pageQueryFields, { additionalProperties: false });
 
 export interface Page {
   limit: number;

@@ -51,18 +51,6 @@ export async function lockMembership(db: Executor, orgId: string, userId: string
   );
 }
 
-export async function findMembership(db: Executor, orgId: string, userId: string) {
-  return (
-    (await db
-      .selectFrom('memberships as m')
-      .innerJoin('organizations as o', 'o.id', 'm.org_id')
-      .select(['m.role', 'o.name', 'o.status'])
-      .where('m.org_id', '=', orgId)
-      .where('m.user_id', '=', userId)
-      .executeTakeFirst()) ?? null
-  );
-}
-
 /** The org a session starts in when none is asked for: the user's oldest membership. */
 export async function defaultOrgOf(db: Executor, userId: string): Promise<string | null> {
   const row = await db

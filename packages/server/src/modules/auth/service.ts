@@ -20,7 +20,6 @@ import {
   consumeRefreshToken,
   defaultOrgOf,
   findCaller,
-  findMembership,
   findRefreshToken,
   findUserByEmail,
   insertFamily,
@@ -145,8 +144,9 @@ export async function login(
 
   return deps.db.transaction().execute(async (trx) => {
     const orgId = input.org_id ? input.org_id.toLowerCase() : await defaultOrgOf(trx, user.id);
-    if (orgId && !(await lockMembership(trx, orgId, user.id))) throw authErrors.orgNotFound();
-    const tokens = await startSession(deps, trx, user, orgId, null);
+    const membership = orgId ? await lockMembership(trx, orgId, user.id) : null;
+    if (orgId && !membership) throw authErrors.orgNotFound();
+    const tokens = await startSession(deps, trx, user, { orgId, role: membership?.role ?? null }, null);
     if (orgId) {
       await recordAudit(trx, orgId, userActor(origin, user), {
         action: 'auth.login',
@@ -179,7 +179,7 @@ async function startSession(
   deps: AppDeps,
   trx: Executor,
   user: { id: string },
-  orgId: string | null,
+  scope: SessionScope,
   parent: { root_id: string; expires_at: Date } | null,
 ) {
   const familyId = newId();
@@ -187,15 +187,21 @@ async function startSession(
     root_id: familyId,
     expires_at: new Date(Date.now() + deps.config.sessionMaxAgeSeconds * 1000),
   };
-  await insertFamily(trx, { id: familyId, user_id: user.id, org_id: orgId, ...root });
-  return issueTokens(deps, trx, user.id, orgId, familyId, root.expires_at);
+  await insertFamily(trx, { id: familyId, user_id: user.id, org_id: scope.orgId, ...root });
+  return issueTokens(deps, trx, user.id, scope, familyId, root.expires_at);
+}
+
+/** The org a session acts in and the user's role there, as read (and share-locked) by the caller. */
+interface SessionScope {
+  orgId: string | null;
+  role: OrgRole | null;
 }
 
 async function issueTokens(
   deps: AppDeps,
   trx: Executor,
   userId: string,
-  orgId: string | null,
+  { orgId, role }: SessionScope,
   familyId: string,
   sessionExpiresAt: Date,
 ) {
@@ -207,8 +213,6 @@ async function issueTokens(
     token_hash: sha256Hex(refreshToken),
     expires_at: new Date(Math.min(slidingExpiry, sessionExpiresAt.getTime())),
   });
-  const membership = orgId ? await findMembership(trx, orgId, userId) : null;
-  const role = membership?.role ?? null;
   const ttl = deps.config.accessTokenTtlSeconds;
   const accessToken = await deps.keys.sign(
     {
@@ -245,7 +249,9 @@ export async function refresh(
   const result = await deps.db.transaction().execute(async (trx) => {
     const consumed = await consumeRefreshToken(trx, hash);
     if (!consumed) return null;
-    return issueTokens(deps, trx, consumed.user_id, consumed.org_id, consumed.family_id, consumed.expires_at);
+    const membership = consumed.org_id ? await lockMembership(trx, consumed.org_id, consumed.user_id) : null;
+    const scope = { orgId: consumed.org_id, role: membership?.role ?? null };
+    return issueTokens(deps, trx, consumed.user_id, scope, consumed.family_id, consumed.expires_at);
   });
   if (result) return result;
 
@@ -298,11 +304,12 @@ export async function switchOrg(deps: AppDeps, actor: Actor, requestedOrgId: str
   const orgId = requestedOrgId.toLowerCase();
   const userId = actor.principal.userId;
   return deps.db.transaction().execute(async (trx) => {
-    if (!(await lockMembership(trx, orgId, userId))) throw authErrors.orgNotFound();
+    const membership = await lockMembership(trx, orgId, userId);
+    if (!membership) throw authErrors.orgNotFound();
     const sessionId = actor.principal.sessionId;
     const parent = sessionId ? await lockLiveSessionRoot(trx, sessionId) : null;
     if (sessionId && !parent) throw authErrors.sessionEnded();
-    const tokens = await startSession(deps, trx, { id: userId }, orgId, parent);
+    const tokens = await startSession(deps, trx, { id: userId }, { orgId, role: membership.role }, parent);
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: 'auth.org_switched',
       targetType: 'user',

@@ -15,6 +15,7 @@ import {
   type OrgRow,
   purgeOrg,
   setOrgStatus,
+  slugExists,
   updateOrg,
 } from './repo.ts';
 import { slugify, withSuffix } from './slug.ts';
@@ -122,13 +123,8 @@ export async function updateOrgFields(deps: AppDeps, actor: Actor, orgId: string
     // Only fields that actually change need the right: a client may send back the whole org.
     const changes = changesOf(before, fields);
     checkCommercialFields(actor, changes);
-    if (fields.slug && fields.slug !== before.slug) {
-      const taken = await trx
-        .selectFrom('organizations')
-        .select('id')
-        .where('slug', '=', fields.slug)
-        .executeTakeFirst();
-      if (taken) throw orgErrors.slugTaken(fields.slug);
+    if (fields.slug && fields.slug !== before.slug && (await slugExists(trx, fields.slug))) {
+      throw orgErrors.slugTaken(fields.slug);
     }
     const org = await updateOrg(trx, orgId, fields);
     if (!org) throw orgErrors.notFound();
