@@ -8,9 +8,11 @@ import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { frameworkErrorProblem, registerProblemHandlers } from './http/problem.ts';
 import { registerValidation } from './http/validation.ts';
+import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
-import { resolveAccessToken } from './modules/auth/service.ts';
+import { credentialRoutes } from './modules/credentials/routes.ts';
+import { credentialResolver } from './modules/credentials/service.ts';
 import { environmentRoutes } from './modules/environments/routes.ts';
 import { healthRoutes } from './modules/health/routes.ts';
 import { memberRoutes } from './modules/members/routes.ts';
@@ -82,7 +84,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
-  registerGuard(app, { resolveBearer: (token) => resolveAccessToken(deps, token) });
+  registerGuard(app, credentialResolver(deps));
   const metrics = registerMetrics(app);
   await registerOpenApi(app, deps.config.publicUrl);
 
@@ -93,5 +95,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   await app.register(workspaceRoutes, { deps });
   await app.register(environmentRoutes, { deps });
   await app.register(auditRoutes, { deps });
+  await app.register(apiKeyRoutes, { deps });
+  await app.register(credentialRoutes, { deps });
   return app;
 }

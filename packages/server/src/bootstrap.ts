@@ -4,9 +4,12 @@ import { type BuildOptions, buildApp } from './app.ts';
 import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
 import { type DatabaseOptions, openDatabase } from './db/database.ts';
+import { LastUsedRecorder } from './db/last-used.ts';
+import type { ChangeFeed } from './platform/change-feed.ts';
 import { loadMasterKey } from './platform/envelope.ts';
 import { RateLimiter } from './platform/rate-limiter.ts';
 import { SigningKeyring } from './platform/signing-keys.ts';
+import { CacheRegistry } from './platform/tagged-cache.ts';
 import { Vault } from './platform/vault.ts';
 
 export interface Orgplane {
@@ -15,6 +18,9 @@ export interface Orgplane {
   close(): Promise<void>;
 }
 
+/** How often each node writes the last-used times it has gathered (see db/last-used.ts). */
+const LAST_USED_FLUSH_MS = 5_000;
+
 export async function startOrgplane(
   config: Config,
   database: DatabaseOptions,
@@ -22,18 +28,37 @@ export async function startOrgplane(
 ): Promise<Orgplane> {
   const masterKey = loadMasterKey(config.masterKey, config.dataDir);
   const opened = await openDatabase(database);
+  let feed: ChangeFeed | undefined;
   try {
     await opened.migrate();
     const keys = new SigningKeyring(opened.db, masterKey, config.publicUrl, config.accessTokenTtlSeconds * 2);
     await keys.init();
     const pending = new Set<Promise<unknown>>();
-    let log: { error(details: object, message: string): void } | undefined;
+    let log:
+      | { error(details: object, message: string): void; warn(details: object, message: string): void }
+      | undefined;
+    const caches = new CacheRegistry();
+    feed = await opened.changeFeed((err) =>
+      log?.warn({ err }, 'change feed lost its connection; credential caches paused until it is back'),
+    );
+    feed.subscribe(caches);
+    // A rotation on another node: start signing with (and publishing) its new key at once.
+    feed.subscribe({
+      onChange: (tag) => {
+        if (tag === 'signing_keys')
+          keys.refresh().catch((err) => log?.warn({ err }, 'signing-key refresh failed'));
+      },
+      onHearing: () => undefined,
+    });
+    const lastUsed = new LastUsedRecorder(opened.db);
     const deps: AppDeps = {
       config,
       db: opened.db,
       vault: new Vault(masterKey),
       keys,
       limiter: new RateLimiter(opened.db),
+      caches,
+      lastUsed,
       background: (what, task) => {
         const tracked = task
           .catch((err) => log?.error({ err }, `${what} failed`))
@@ -57,17 +82,25 @@ export async function startOrgplane(
       keys.refresh().catch((err) => app.log.warn({ err }, 'signing-key refresh failed'));
     }, 60_000);
     sweeper.unref();
+    const usageFlusher = setInterval(() => {
+      lastUsed.flush().catch((err) => app.log.warn({ err }, 'writing last_used_at failed'));
+    }, LAST_USED_FLUSH_MS);
+    usageFlusher.unref();
     return {
       app,
       deps,
       close: async () => {
         clearInterval(sweeper);
+        clearInterval(usageFlusher);
         await app.close();
         await Promise.allSettled([...pending]);
+        await lastUsed.flush().catch((err) => app.log.warn({ err }, 'writing last_used_at failed'));
+        await feed?.close();
         await opened.close();
       },
     };
   } catch (error) {
+    await feed?.close().catch(() => undefined);
     await opened.close().catch(() => undefined);
     throw error;
   }

@@ -36,6 +36,12 @@ export const PLATFORM_PERMISSIONS = [
   'write:environments',
   'read:api_keys',
   'write:api_keys',
+  'read:hosted_services',
+  'write:hosted_services',
+  'mint:service_tokens',
+  'read:deployments',
+  'write:deployments',
+  'write:deploy_tokens',
   'read:audit_logs',
   'read:billing',
   'write:billing',
@@ -47,6 +53,13 @@ export const PLATFORM_ADMIN_PERMISSIONS = ['suspend:org'] as const;
 export const PERMISSIONS = [...PLATFORM_PERMISSIONS, ...SEED_SCOPES, ...PLATFORM_ADMIN_PERMISSIONS] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
+/** What API keys may be granted: everything an org role can hold (never platform-admin powers). */
+export const GRANTABLE_SCOPES: readonly Permission[] = [...PLATFORM_PERMISSIONS, ...SEED_SCOPES];
+
+export function isGrantable(scope: string): scope is Permission {
+  return (GRANTABLE_SCOPES as readonly string[]).includes(scope);
+}
+
 export const ROLES: readonly OrgRole[] = ['owner', 'admin', 'member', 'viewer'];
 
 // Viewer: "read-only access to dashboards and logs; no key access".
@@ -55,6 +68,8 @@ const VIEWER: Permission[] = [
   'read:members',
   'read:workspaces',
   'read:environments',
+  'read:hosted_services',
+  'read:deployments',
   'read:audit_logs',
   'read:solutions',
   'read:components',
@@ -68,6 +83,8 @@ const VIEWER: Permission[] = [
 const MEMBER: Permission[] = [
   ...VIEWER,
   'read:api_keys',
+  'mint:service_tokens',
+  'write:deployments',
   'write:solutions',
   'write:components',
   'execute:agents',
@@ -85,6 +102,8 @@ const ADMIN: Permission[] = [
   'delete:workspaces',
   'write:environments',
   'write:api_keys',
+  'write:hosted_services',
+  'write:deploy_tokens',
   'read:billing',
   'admin:org',
 ];

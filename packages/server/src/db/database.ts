@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { type ChangeFeed, InProcessChangeFeed, PostgresChangeFeed } from '../platform/change-feed.ts';
 import { migrate, pendingMigrations, type ScriptRunner } from './migrate.ts';
 import type { Database, Db } from './schema.ts';
 
@@ -25,6 +26,8 @@ export interface OpenDatabase {
   /** Applies pending migrations (safe when several nodes call it at once). */
   migrate(): Promise<string[]>;
   pending(): Promise<string[]>;
+  /** Starts hearing the change triggers' notifications (cache invalidation across nodes). */
+  changeFeed(onError: (error: unknown) => void): Promise<ChangeFeed>;
   close(): Promise<void>;
 }
 
@@ -56,6 +59,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     kind: 'postgres',
     migrate: () => withClient((runner) => migrate(runner)),
     pending: () => withClient((runner) => pendingMigrations(runner)),
+    changeFeed: (onError) =>
+      PostgresChangeFeed.start({
+        connectionString: url,
+        ...(options.schema ? { schema: options.schema } : {}),
+        onError,
+      }),
     close: () => db.destroy(),
   };
 }
@@ -123,6 +132,7 @@ async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
     kind: 'pglite',
     migrate: () => exclusive(() => migrate(runner)),
     pending: () => exclusive(() => pendingMigrations(runner)),
+    changeFeed: () => InProcessChangeFeed.start(client),
     close: async () => {
       await db.destroy();
       unlock();

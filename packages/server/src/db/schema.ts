@@ -136,6 +136,81 @@ export interface AuditLogsTable {
   metadata: Json;
 }
 
+export interface ApiKeysTable {
+  org_id: string;
+  id: string;
+  workspace_id: string | null;
+  name: string;
+  description: string | null;
+  key_hash: string;
+  key_start: string;
+  scopes: string[];
+  created_by_user_id: string;
+  created_by_api_key_id: string | null;
+  rate_limit_requests: number | null;
+  rate_limit_per_seconds: number | null;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
+export interface HostedServicesTable {
+  org_id: string;
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  url: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ServiceTokensTable {
+  org_id: string;
+  workspace_id: string;
+  service_id: string;
+  id: string;
+  token_hash: string;
+  claims: Json;
+  created_by_user_id: string | null;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
+export interface DeployTokensTable {
+  org_id: string;
+  workspace_id: string;
+  environment_id: string;
+  id: string;
+  name: string;
+  token_hash: string;
+  token_start: string;
+  created_by_user_id: string;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
+export type DeploymentStatus = 'pending' | 'in_progress' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface DeploymentsTable {
+  org_id: string;
+  workspace_id: string;
+  environment_id: string;
+  id: string;
+  version: string;
+  description: string | null;
+  status: Generated<DeploymentStatus>;
+  metadata: Json;
+  created_by_type: string;
+  created_by_id: string;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   organizations: OrganizationsTable;
@@ -148,6 +223,11 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   rate_limit_counters: RateLimitCountersTable;
   audit_logs: AuditLogsTable;
+  api_keys: ApiKeysTable;
+  hosted_services: HostedServicesTable;
+  service_tokens: ServiceTokensTable;
+  deploy_tokens: DeployTokensTable;
+  deployments: DeploymentsTable;
 }
 
 export type Db = Kysely<Database>;

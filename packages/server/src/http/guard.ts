@@ -4,10 +4,14 @@
 //   config: { auth: 'public' }                               anyone
 //   config: { auth: 'user' }                                 any signed-in user (user-level routes)
 //   config: { auth: 'org', permission: 'read:workspaces' }   /orgs/{org_id}/… of the credential's org
+//
+// Which kinds of credential a route takes (`allow`) defaults to user sessions on user-level routes
+// and to user sessions and API keys on org routes; deploy tokens only reach routes that list them.
+// A credential restricted to a workspace or an environment reaches only routes under it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Permission } from '../access/permissions.ts';
 import { isUuid } from '../platform/ids.ts';
-import type { Actor, CredentialResolver, Principal } from './principal.ts';
+import type { Actor, CredentialResolver, Principal, PrincipalKind } from './principal.ts';
 import { problems } from './problem.ts';
 
 export type AuthMode = 'public' | 'user' | 'org';
@@ -20,6 +24,8 @@ declare module 'fastify' {
     ownerWhenInactive?: boolean;
     /** Platform admins may call this route on any org, member or not. */
     platformAdmin?: boolean;
+    /** Credential kinds this route accepts (defaults above). */
+    allow?: readonly PrincipalKind[];
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -37,6 +43,53 @@ function credentialOf(request: FastifyRequest): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) throw problems.unauthorized('The Authorization header must be "Bearer <token>".');
   return match[1] ?? null;
+}
+
+const USER_ONLY: readonly PrincipalKind[] = ['user'];
+const USERS_AND_KEYS: readonly PrincipalKind[] = ['user', 'api_key'];
+const KIND_NAMES: Record<PrincipalKind, string> = {
+  user: 'a user session',
+  api_key: 'an API key',
+  deploy_token: 'a deploy token',
+};
+
+function refuseKind(principal: Principal, allowed: readonly PrincipalKind[]): never {
+  const hint =
+    principal.kind === 'deploy_token'
+      ? 'Deploy tokens may only call the deployment routes of their environment.'
+      : `This route accepts ${allowed.map((kind) => KIND_NAMES[kind]).join(' or ')}.`;
+  throw problems.forbidden(
+    'credential_not_allowed',
+    `This route cannot be called with ${KIND_NAMES[principal.kind]}. ${hint}`,
+  );
+}
+
+function refuseInactive(principal: Principal): never {
+  throw problems.forbidden(
+    `org_${principal.orgStatus}`,
+    `This organization is ${principal.orgStatus}; its credentials are stopped until it is restored.`,
+  );
+}
+
+/** A workspace- or environment-bound credential reaches only routes under its own workspace/environment. */
+function enforceRestrictions(
+  principal: Principal,
+  params: { workspace_id?: string; environment_id?: string },
+) {
+  if (principal.workspaceId) {
+    const workspaceId = params.workspace_id?.toLowerCase();
+    if (workspaceId === undefined) {
+      throw problems.forbidden(
+        'workspace_restricted',
+        `This credential is restricted to workspace ${principal.workspaceId}; use it only on that workspace's routes.`,
+      );
+    }
+    if (workspaceId !== principal.workspaceId) throw problems.notFound('Workspace');
+  }
+  if (principal.environmentId) {
+    const environmentId = params.environment_id?.toLowerCase();
+    if (environmentId !== principal.environmentId) throw problems.notFound('Environment');
+  }
 }
 
 export function registerGuard(app: FastifyInstance, resolver: CredentialResolver): void {
@@ -61,11 +114,17 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
 
     const credential = credentialOf(request);
     if (!credential) throw problems.unauthorized();
-    const principal = await resolver.resolveBearer(credential);
+    const principal = await resolver.resolve(credential);
     if (!principal)
       throw problems.unauthorized('The credential is invalid, expired or revoked.', 'invalid_credential');
     request.principal = principal;
-    if (mode === 'user') return;
+    if (mode === 'user') {
+      const allowed = config.allow ?? USER_ONLY;
+      if (!allowed.includes(principal.kind)) refuseKind(principal, allowed);
+      // A user outlives their org's status; a key or token does not (it exists only in its org).
+      if (principal.kind !== 'user' && principal.orgStatus !== 'active') refuseInactive(principal);
+      return;
+    }
 
     const orgId = ((request.params as { org_id?: string }).org_id ?? '').toLowerCase();
     const actingAsPlatformAdmin = config.platformAdmin === true && principal.isPlatformAdmin;
@@ -73,22 +132,24 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
       // Another org — or one this credential does not act in — is indistinguishable from none.
       if (!isUuid(orgId) || orgId !== principal.orgId || !principal.role)
         throw problems.notFound('Organization');
+      const allowed = config.allow ?? USERS_AND_KEYS;
+      if (!allowed.includes(principal.kind)) refuseKind(principal, allowed);
+      enforceRestrictions(principal, request.params as { workspace_id?: string; environment_id?: string });
       // An archived or suspended org stops every credential, except that its owners can still
-      // read everything (GET) and use the routes marked ownerWhenInactive (restore, delete).
+      // read everything (GET) and use the routes marked ownerWhenInactive (restore, delete) —
+      // signed in as themselves, not through a key or token.
       const ownerMayProceed =
+        principal.kind === 'user' &&
         principal.role === 'owner' &&
         (config.ownerWhenInactive === true || request.method === 'GET' || request.method === 'HEAD');
-      if (principal.orgStatus !== 'active' && !ownerMayProceed) {
-        throw problems.forbidden(
-          `org_${principal.orgStatus}`,
-          `This organization is ${principal.orgStatus}; its credentials are stopped until it is restored.`,
-        );
-      }
+      if (principal.orgStatus !== 'active' && !ownerMayProceed) refuseInactive(principal);
       const permission = config.permission as Permission; // guaranteed by the onRoute check above
       if (!principal.permissions.has(permission)) {
         throw problems.forbidden(
           'permission_denied',
-          `Your role (${principal.role}) does not grant ${permission}, which this action needs.`,
+          principal.kind === 'user'
+            ? `Your role (${principal.role}) does not grant ${permission}, which this action needs.`
+            : `This credential's scopes do not include ${permission}, which this action needs (a key's scopes are also bounded by its creator's current role, ${principal.role}).`,
         );
       }
     } else if (!isUuid(orgId)) {

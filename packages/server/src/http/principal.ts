@@ -2,7 +2,12 @@
 import type { Permission } from '../access/permissions.ts';
 import type { OrgRole, OrgStatus } from '../db/schema.ts';
 
+/** Who holds the credential: a signed-in user, an API key (or a token exchanged for one), a deploy token. */
+export type PrincipalKind = 'user' | 'api_key' | 'deploy_token';
+
 export interface Principal {
+  kind: PrincipalKind;
+  /** The user (for machine credentials: the user who created it, whose permissions bound it). */
   userId: string;
   email: string;
   /** The one org this credential acts in (the access token's org_id claim), if still a member. */
@@ -11,15 +16,26 @@ export interface Principal {
   orgStatus: OrgStatus | null;
   role: OrgRole | null;
   permissions: ReadonlySet<Permission>;
-  credential: { type: 'access_token'; id: string };
+  /** What was presented: a JWT (`access_token`, with the key it was exchanged for) or an opaque token. */
+  credential: { type: 'access_token' | 'api_key' | 'deploy_token'; id: string; api_key_id?: string };
   /** The sign-in session (refresh-token family) the credential belongs to. */
   sessionId: string | null;
   isPlatformAdmin: boolean;
+  /** A machine credential restricted to one workspace (API key) or environment (deploy token). */
+  workspaceId: string | null;
+  environmentId: string | null;
+  /** When the credential itself stops (epoch ms), checked on every use of a cached principal. */
+  expiresAt: number | null;
+  /** A per-key limit (API keys created with `rate_limit`), counted on every request. */
+  rateLimit: { bucket: string; max: number; windowSeconds: number } | null;
 }
 
-/** Resolves a presented credential; null when it is not valid (→ 401). */
+/**
+ * Resolves a presented credential; null when it is not valid (→ 401). May throw a ProblemError
+ * (429 over a key's rate limit, 401 with a precise reason for a token that is not an API credential).
+ */
 export interface CredentialResolver {
-  resolveBearer(token: string): Promise<Principal | null>;
+  resolve(token: string): Promise<Principal | null>;
 }
 
 /** What services need to know about the request beyond its body: who, from where, which request. */

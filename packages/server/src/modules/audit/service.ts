@@ -7,9 +7,13 @@ import { newId } from '../../platform/ids.ts';
 import { auditErrors } from './errors.ts';
 import { type AuditFilter, type AuditRow, insertAudit, listAudit } from './repo.ts';
 
-/** Who did it and from where. Users act through requests; the system acts on its own. */
+/**
+ * Who did it and from where. Users act through requests (signed in, or through an API key or deploy
+ * token they created: then the key is the actor and the email is its creator's); the system acts on
+ * its own.
+ */
 export interface AuditActor extends RequestOrigin {
-  type: 'user' | 'system';
+  type: 'user' | 'api_key' | 'deploy_token' | 'system';
   id: string | null;
   email: string | null;
 }
@@ -22,10 +26,14 @@ export interface AuditEntry {
 }
 
 export function auditActorOf(actor: Actor): AuditActor {
+  const { principal } = actor;
   return {
-    type: 'user',
-    id: actor.principal.userId,
-    email: actor.principal.email,
+    type: principal.kind,
+    id:
+      principal.kind === 'user'
+        ? principal.userId
+        : (principal.credential.api_key_id ?? principal.credential.id),
+    email: principal.email,
     ip: actor.ip,
     requestId: actor.requestId,
     userAgent: actor.userAgent,

@@ -132,16 +132,18 @@ export async function findRefreshToken(db: Executor, tokenHash: string) {
 }
 
 /** Ends a sign-in: every session in its tree (the login and each org switch made from it). */
-export async function revokeSessionTree(db: Executor, rootId: string, reason: string) {
+export async function revokeSessionTree(db: Executor, rootId: string, reason: string): Promise<string[]> {
   // Lock the root first: sessions being started from it finish (and are revoked below) or wait
   // and then find the sign-in ended. Needs to run inside a transaction.
   await db.selectFrom('refresh_token_families').select('id').where('id', '=', rootId).forUpdate().execute();
-  await db
+  const revoked = await db
     .updateTable('refresh_token_families')
     .set({ revoked_at: sql<Date>`now()`, revoked_reason: reason })
     .where('root_id', '=', rootId)
     .where('revoked_at', 'is', null)
+    .returning('id')
     .execute();
+  return revoked.map((row) => row.id);
 }
 
 export interface CallerRow {

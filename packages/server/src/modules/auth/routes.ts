@@ -93,7 +93,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
   app.get(
     '/api/v1/auth/whoami',
     {
-      config: { auth: 'user' },
+      config: { auth: 'user', allow: ['user', 'api_key', 'deploy_token'] },
       schema: { tags, summary: 'Describe the calling credential', response: { 200: WhoamiResponse } },
     },
     async (request) => whoami(actorOf(request).principal),

@@ -54,7 +54,11 @@ export const WhoamiResponse = Type.Object({
   organization: Nullable(Type.Object({ id: Uuid(), name: Type.String() })),
   role: Nullable(StringEnum(ORG_ROLES)),
   scopes: Type.Array(Type.String()),
-  credential: Type.Object({ type: Type.String(), id: Type.String() }),
+  credential: Type.Object({
+    type: StringEnum(['access_token', 'api_key', 'deploy_token'] as const),
+    id: Type.String(),
+    api_key_id: Type.Optional(Type.String({ description: 'For a token exchanged for an API key: the key.' })),
+  }),
 });
 
 export const Jwks = Type.Object({

@@ -1,6 +1,7 @@
 // First-party sign-in: signup, login, refresh rotation with reuse detection, logout, org switching,
 // and turning a presented access token into a Principal.
 
+import type { JWTPayload } from 'jose';
 import { permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import type { Executor, OrgRole } from '../../db/schema.ts';
@@ -257,9 +258,9 @@ export async function refresh(
 
   const known = await findRefreshToken(deps.db, hash);
   if (known?.used_at && !known.revoked_at) {
-    await deps.db.transaction().execute(async (trx) => {
+    const ended = await deps.db.transaction().execute(async (trx) => {
       // A replayed token means it leaked: end the whole sign-in, every org switch included.
-      await revokeSessionTree(trx, known.root_id, 'refresh_token_reused');
+      const sessions = await revokeSessionTree(trx, known.root_id, 'refresh_token_reused');
       if (known.org_id) {
         await recordAudit(
           trx,
@@ -273,7 +274,9 @@ export async function refresh(
           },
         );
       }
+      return sessions;
     });
+    deps.caches.forget(ended.map((id) => `session:${id}`));
   }
   throw authErrors.invalidRefreshToken();
 }
@@ -281,8 +284,8 @@ export async function refresh(
 export async function logout(deps: AppDeps, origin: RequestOrigin, refreshToken: string): Promise<void> {
   const known = await findRefreshToken(deps.db, sha256Hex(refreshToken));
   if (!known || known.revoked_at) return;
-  await deps.db.transaction().execute(async (trx) => {
-    await revokeSessionTree(trx, known.root_id, 'logout');
+  const ended = await deps.db.transaction().execute(async (trx) => {
+    const sessions = await revokeSessionTree(trx, known.root_id, 'logout');
     if (known.org_id) {
       await recordAudit(
         trx,
@@ -296,7 +299,9 @@ export async function logout(deps: AppDeps, origin: RequestOrigin, refreshToken:
         },
       );
     }
+    return sessions;
   });
+  deps.caches.forget(ended.map((id) => `session:${id}`));
 }
 
 /** A new session whose tokens act in `orgId`; the caller must be a member (404 otherwise). */
@@ -333,26 +338,50 @@ export function whoami(principal: Principal) {
 
 // ── credential resolution ─────────────────────────────────────────────────────────────────────
 
-export async function resolveAccessToken(deps: AppDeps, token: string): Promise<Principal | null> {
-  const claims = await deps.keys.verify(token);
-  if (!claims?.sub || !claims.jti) return null;
+const SESSION_CACHE = { name: 'sessions', maxEntries: 100_000, maxAgeMs: 10 * 60_000 };
+
+/**
+ * The principal of a user's access token (already verified): their current role in the token's
+ * org, the org's status and whether the sign-in was ended — cached per token and dropped on every
+ * node when the session, the user, their membership or the org changes.
+ */
+export async function sessionPrincipal(deps: AppDeps, claims: JWTPayload): Promise<Principal | null> {
+  if (!claims.sub || !claims.jti) return null;
+  const userId = claims.sub;
+  const jti = claims.jti;
   const orgId = typeof claims.org_id === 'string' ? claims.org_id : null;
   const sessionId = typeof claims.sid === 'string' ? claims.sid : null;
-  const caller = await findCaller(deps.db, claims.sub, orgId, sessionId);
-  if (!caller || caller.session_revoked) return null;
-  const role: OrgRole | null = caller.role;
-  return {
-    userId: caller.id,
-    email: caller.email,
-    orgId: role ? orgId : null,
-    orgName: role ? caller.org_name : null,
-    orgStatus: role ? caller.org_status : null,
-    role,
-    permissions: role ? permissionsOf(role) : new Set(),
-    credential: { type: 'access_token', id: claims.jti },
-    sessionId,
-    // Listed address AND created on the server: see ADR 8 (emails are not verified).
-    isPlatformAdmin:
-      caller.created_on_server && deps.config.platformAdminEmails.has(caller.email.toLowerCase()),
-  };
+  const cache = deps.caches.named<Principal>(
+    SESSION_CACHE.name,
+    SESSION_CACHE.maxEntries,
+    SESSION_CACHE.maxAgeMs,
+  );
+  return cache.getOrLoad(`j:${jti}`, async () => {
+    const caller = await findCaller(deps.db, userId, orgId, sessionId);
+    if (!caller || caller.session_revoked) return null;
+    const role: OrgRole | null = caller.role;
+    const principal: Principal = {
+      kind: 'user',
+      userId: caller.id,
+      email: caller.email,
+      orgId: role ? orgId : null,
+      orgName: role ? caller.org_name : null,
+      orgStatus: role ? caller.org_status : null,
+      role,
+      permissions: role ? permissionsOf(role) : new Set(),
+      credential: { type: 'access_token', id: jti },
+      sessionId,
+      // Listed address AND created on the server: see ADR 8 (emails are not verified).
+      isPlatformAdmin:
+        caller.created_on_server && deps.config.platformAdminEmails.has(caller.email.toLowerCase()),
+      workspaceId: null,
+      environmentId: null,
+      expiresAt: null,
+      rateLimit: null,
+    };
+    const tags = [`user:${userId}`];
+    if (orgId) tags.push(`org:${orgId}`);
+    if (sessionId) tags.push(`session:${sessionId}`);
+    return { value: principal, tags };
+  });
 }

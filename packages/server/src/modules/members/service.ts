@@ -6,7 +6,9 @@ import type { AppDeps } from '../../app-deps.ts';
 import type { Executor, OrgRole } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import type { Actor } from '../../http/principal.ts';
+import { revokeKeysCreatedBy } from '../api-keys/service.ts';
 import { auditActorOf, recordAudit } from '../audit/service.ts';
+import { revokeDeployTokensCreatedBy } from '../deployments/service.ts';
 import { memberErrors } from './errors.ts';
 import {
   countOwners,
@@ -57,7 +59,7 @@ export async function changeMemberRole(
   userId: string,
   role: OrgRole,
 ) {
-  return deps.db.transaction().execute(async (trx) => {
+  const changed = await deps.db.transaction().execute(async (trx) => {
     const actorRole = await lockOrgAndReadActorRole(trx, orgId, actor);
     if (!roleHas(actorRole, 'write:members')) throw memberErrors.permissionDenied(actorRole);
     const member = await findMember(trx, orgId, userId);
@@ -75,6 +77,9 @@ export async function changeMemberRole(
     });
     return presentMember({ ...member, role });
   });
+  // Their sessions and keys now act with the new role on this node at once (others hear the commit).
+  deps.caches.forget([`org:${orgId}`]);
+  return changed;
 }
 
 export async function removeMember(deps: AppDeps, actor: Actor, orgId: string, userId: string) {
@@ -89,6 +94,10 @@ export async function removeMember(deps: AppDeps, actor: Actor, orgId: string, u
     if (member.role === 'owner' && (await countOwners(trx, orgId)) <= 1) throw memberErrors.lastOwner();
     await deleteMembership(trx, orgId, userId);
     await revokeSessionsInOrg(trx, orgId, userId);
+    // What they created to act for them stops for good (it would stop anyway without a membership,
+    // but must not come back if they are invited again).
+    await revokeKeysCreatedBy(trx, actor, orgId, member.id);
+    await revokeDeployTokensCreatedBy(trx, actor, orgId, member.id);
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: leaving ? 'member.left' : 'member.removed',
       targetType: 'user',
@@ -96,4 +105,5 @@ export async function removeMember(deps: AppDeps, actor: Actor, orgId: string, u
       metadata: { email: member.email, role: member.role },
     });
   });
+  deps.caches.forget([`org:${orgId}`]);
 }

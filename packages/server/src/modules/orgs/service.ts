@@ -162,7 +162,7 @@ const PAST: Record<Lifecycle, string> = { archive: 'archived', suspend: 'suspend
  * returns the org to the status it had before (active or archived).
  */
 export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string, action: Lifecycle) {
-  return deps.db.transaction().execute(async (trx) => {
+  const changed = await deps.db.transaction().execute(async (trx) => {
     const org = await findOrg(trx, orgId, { lock: 'no-key-update' });
     if (!org) throw orgErrors.notFound();
     const admin = actor.principal.isPlatformAdmin;
@@ -191,6 +191,9 @@ export async function changeOrgStatus(deps: AppDeps, actor: Actor, orgId: string
     });
     return presentOrg(updated);
   });
+  // Every credential of the org sees the new status on its next request (other nodes: the commit's notification).
+  deps.caches.forget([`org:${orgId}`]);
+  return changed;
 }
 
 /** Deletes the org and all it owns. Owners only; a suspended org cannot be deleted by its owners. */
@@ -201,4 +204,5 @@ export async function deleteOrg(deps: AppDeps, orgId: string) {
     if (org.status === 'suspended') throw orgErrors.suspended();
     await purgeOrg(trx, orgId);
   });
+  deps.caches.forget([`org:${orgId}`]);
 }

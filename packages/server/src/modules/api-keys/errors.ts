@@ -1,0 +1,31 @@
+import { problems } from '../../http/problem.ts';
+
+export const apiKeyErrors = {
+  notFound: () => problems.notFound('API key'),
+  unknownScopes: (scopes: string[]) =>
+    problems.badRequest(
+      'unknown_scope',
+      `Unknown scope${scopes.length > 1 ? 's' : ''}: ${scopes.join(', ')}. GET /api/v1/scopes lists the catalogue.`,
+      scopes.map((scope) => ({ path: 'body.scopes', message: `"${scope}" is not in the scope catalogue` })),
+    ),
+  scopesExceedCaller: (scopes: string[], holder: string) =>
+    problems.forbidden(
+      'scope_exceeds_permissions',
+      `A key cannot be granted more than ${holder} holds; not held: ${scopes.join(', ')}.`,
+    ),
+  expiryInPast: () =>
+    problems.badRequest('invalid_expiry', 'expires_at must be a real moment in the future.', [
+      { path: 'body.expires_at', message: 'must be a real moment in the future' },
+    ]),
+  expiryBeyondParent: (parentExpiry: Date) =>
+    problems.badRequest(
+      'invalid_expiry',
+      `A key made with an expiring key must expire no later than it (${parentExpiry.toISOString()}).`,
+      [{ path: 'body.expires_at', message: `must be set and no later than ${parentExpiry.toISOString()}` }],
+    ),
+  overRateLimit: (limit: { max: number; windowSeconds: number }, retryAfterSeconds: number) =>
+    problems.tooManyRequests(
+      `This API key allows ${limit.max} requests per ${limit.windowSeconds} seconds; retry after ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+    ),
+};

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppDeps } from '../../app-deps.ts';
+import { actorOf } from '../../http/guard.ts';
+import { ExchangedToken, IntrospectBody, Introspection, TokenExchangeBody } from './schemas.ts';
+import { exchangeApiKey, introspect } from './service.ts';
+
+const tags = ['Authentication'];
+
+export const credentialRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+  app.post(
+    '/api/v1/auth/token',
+    {
+      config: { auth: 'public' },
+      schema: {
+        tags,
+        summary: 'Exchange an API key for a short-lived access token (JWT) with the key’s org and scopes',
+        body: TokenExchangeBody,
+        response: { 200: ExchangedToken },
+      },
+    },
+    async (request) => exchangeApiKey(deps, request.body.api_key, request.body.ttl_minutes ?? 60),
+  );
+
+  app.post(
+    '/api/v1/auth/introspect',
+    {
+      config: { auth: 'user', allow: ['user', 'api_key'] },
+      schema: {
+        tags,
+        summary: 'Describe a token (RFC 7662): fl_ keys, fl_hsl_ service tokens, fl_deploy_ tokens and JWTs',
+        description:
+          'Authenticate as a user or with an API key of the org; tokens of any other org answer `active: false`. Hosted services verify the `fl_hsl_` tokens they receive here.',
+        body: IntrospectBody,
+        response: { 200: Introspection },
+      },
+    },
+    async (request) => introspect(deps, actorOf(request).principal, request.body.token),
+  );
+};

@@ -1,0 +1,147 @@
+// Hears what the database's change triggers announce (migration 0004) and hands each tag to the
+// subscribers — the credential caches of this node. On PostgreSQL a dedicated connection LISTENs,
+// so any number of nodes on one database hear each other's revocations within milliseconds; the
+// embedded database is one process and delivers its notifications in process.
+//
+// While the listening connection is down the feed is "deaf": subscribers are told (`onDeaf`) and
+// must stop trusting their caches until `onHearing`, which follows a reconnect.
+import pg from 'pg';
+
+export const CHANGES_CHANNEL = 'orgplane_changes';
+
+export interface ChangeListener {
+  onChange(tag: string): void;
+  /** The feed lost (false) or regained (true) its connection; caches flush and pause while deaf. */
+  onHearing(hearing: boolean): void;
+}
+
+export interface ChangeFeed {
+  subscribe(listener: ChangeListener): void;
+  readonly hearing: boolean;
+  close(): Promise<void>;
+}
+
+/** Base class: fan-out and hearing state; the transports below only report what they hear. */
+abstract class Feed implements ChangeFeed {
+  private listeners: ChangeListener[] = [];
+  hearing = false;
+
+  subscribe(listener: ChangeListener): void {
+    this.listeners.push(listener);
+    listener.onHearing(this.hearing);
+  }
+
+  protected heard(payload: string): void {
+    for (const listener of this.listeners) listener.onChange(payload);
+  }
+
+  protected setHearing(hearing: boolean): void {
+    if (this.hearing === hearing) return;
+    this.hearing = hearing;
+    for (const listener of this.listeners) listener.onHearing(hearing);
+  }
+
+  abstract close(): Promise<void>;
+}
+
+/** PGlite: `listen(channel, callback)` resolves to an unsubscribe function. */
+export interface InProcessListenable {
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
+}
+
+export class InProcessChangeFeed extends Feed {
+  private unlisten: (() => Promise<void>) | null = null;
+
+  static async start(client: InProcessListenable): Promise<InProcessChangeFeed> {
+    const feed = new InProcessChangeFeed();
+    feed.unlisten = await client.listen(CHANGES_CHANNEL, (payload) => feed.heard(payload));
+    feed.setHearing(true);
+    return feed;
+  }
+
+  async close(): Promise<void> {
+    this.setHearing(false);
+    await this.unlisten?.();
+  }
+}
+
+export interface PostgresFeedOptions {
+  connectionString: string;
+  schema?: string;
+  /** Reports connection trouble (the feed keeps retrying). */
+  onError?(error: unknown): void;
+  /** First retry delay; doubles up to 5 s. */
+  retryMs?: number;
+}
+
+export class PostgresChangeFeed extends Feed {
+  private client: pg.Client | null = null;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryMs: number;
+
+  private constructor(private readonly options: PostgresFeedOptions) {
+    super();
+    this.retryMs = options.retryMs ?? 250;
+  }
+
+  /** Connects once before returning (a node that cannot listen at start-up fails loudly). */
+  static async start(options: PostgresFeedOptions): Promise<PostgresChangeFeed> {
+    const feed = new PostgresChangeFeed(options);
+    await feed.connect();
+    return feed;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      ...(this.options.schema ? { options: `-c search_path=${this.options.schema}` } : {}),
+    });
+    client.on('notification', (message) => {
+      if (message.channel === CHANGES_CHANNEL && message.payload) this.heard(message.payload);
+    });
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client, new Error('change-feed connection ended')));
+    await client.connect();
+    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    if (this.closed) {
+      await client.end();
+      return;
+    }
+    this.client = client;
+    this.retryMs = this.options.retryMs ?? 250;
+    this.setHearing(true);
+  }
+
+  private lost(client: pg.Client, error: unknown): void {
+    if (this.client !== client) return;
+    this.client = null;
+    this.setHearing(false);
+    client.end().catch(() => undefined);
+    if (this.closed) return;
+    this.options.onError?.(error);
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect().catch((error) => {
+        this.options.onError?.(error);
+        this.retryMs = Math.min(this.retryMs * 2, 5_000);
+        this.scheduleReconnect();
+      });
+    }, this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = null;
+    this.setHearing(false);
+    await client?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,63 @@
+// Opaque credentials (seed 003 prefixes): `fl_` API keys, `fl_hsl_` hosted-service tokens,
+// `fl_deploy_` deploy tokens. Each is prefix + base62 of 32 random bytes + a 6-character base62
+// CRC-32 of everything before it. The checksum is not a secret: it lets a typo, a truncated paste or
+// random garbage be refused without touching the database (and lets secret scanners recognise ours).
+import { crc32 } from 'node:zlib';
+import { base62, generateSecret } from './crypto.ts';
+
+export type OpaqueTokenKind = 'api_key' | 'service_token' | 'deploy_token';
+
+// Longest prefix first: `fl_hsl_…` and `fl_deploy_…` also start with `fl_`.
+const PREFIXES: ReadonlyArray<readonly [OpaqueTokenKind, string]> = [
+  ['deploy_token', 'fl_deploy_'],
+  ['service_token', 'fl_hsl_'],
+  ['api_key', 'fl_'],
+];
+const RANDOM_LENGTH = 43; // base62 of 32 bytes
+const CHECKSUM_LENGTH = 6; // base62 of a 32-bit CRC
+const BODY = /^[0-9A-Za-z]+$/;
+
+export function prefixOf(kind: OpaqueTokenKind): string {
+  return (PREFIXES.find(([k]) => k === kind) as readonly [OpaqueTokenKind, string])[1];
+}
+
+function checksum(text: string): string {
+  const value = crc32(text) >>> 0;
+  return base62(Buffer.from([value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]))
+    .padStart(CHECKSUM_LENGTH, '0')
+    .slice(-CHECKSUM_LENGTH);
+}
+
+/** A new token of this kind (≥ 256 random bits from the CSPRNG). */
+export function mintToken(kind: OpaqueTokenKind): string {
+  const unsigned = generateSecret(prefixOf(kind));
+  return unsigned + checksum(unsigned);
+}
+
+/**
+ * The kind of a well-formed token whose checksum matches, else null. Does not say the token exists:
+ * only that it is worth looking up.
+ */
+export function opaqueTokenKind(token: string): OpaqueTokenKind | null {
+  for (const [kind, prefix] of PREFIXES) {
+    if (!token.startsWith(prefix)) continue;
+    const rest = token.slice(prefix.length);
+    if (rest.length !== RANDOM_LENGTH + CHECKSUM_LENGTH || !BODY.test(rest)) return null;
+    const unsigned = token.slice(0, token.length - CHECKSUM_LENGTH);
+    return checksum(unsigned) === token.slice(-CHECKSUM_LENGTH) ? kind : null;
+  }
+  return null;
+}
+
+/** Whether the string claims to be one of our opaque tokens (has a known prefix), valid or not. */
+export function looksOpaque(token: string): boolean {
+  return token.startsWith('fl_');
+}
+
+/** What lists show so people can tell tokens apart: the prefix and the first 8 random characters. */
+export function tokenStart(token: string): string {
+  for (const [, prefix] of PREFIXES) {
+    if (token.startsWith(prefix)) return token.slice(0, prefix.length + 8);
+  }
+  return token.slice(0, 8);
+}
