@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 
 export const TokenExchangeBody = Type.Object(
   {
-    api_key: Type.String({ minLength: 1, maxLength: 200, examples: ['fl_…'] }),
+    api_key: Type.String({ minLength: 1, maxLength: 8192, examples: ['fl_…'] }),
     ttl_minutes: Type.Optional(
       Type.Integer({
         minimum: 1,

@@ -165,4 +165,7 @@ export async function removeEnvironment(
       metadata: { workspace_id: workspaceId },
     });
   });
+  // Its deploy tokens went with it (cascade): drop this org's cached credentials on this node now;
+  // other nodes hear each deleted token from the database.
+  deps.caches.forget([`org:${orgId}`]);
 }

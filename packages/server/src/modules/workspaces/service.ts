@@ -95,4 +95,7 @@ export async function removeWorkspace(deps: AppDeps, actor: Actor, orgId: string
       targetId: workspaceId,
     });
   });
+  // Keys restricted to it went with it (cascade): drop this org's cached credentials on this node
+  // now; other nodes hear each deleted key from the database.
+  deps.caches.forget([`org:${orgId}`]);
 }
