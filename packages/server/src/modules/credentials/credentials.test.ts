@@ -1,8 +1,17 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { addMember, newUser, type TestUser, tokenFor, useTestServer } from '../../../../../test/harness.ts';
+import {
+  addMember,
+  newUser,
+  PASSWORD,
+  type TestUser,
+  tokenFor,
+  useTestServer,
+} from '../../../../../test/harness.ts';
+import { createAccount } from '../auth/service.ts';
 
-const server = useTestServer();
+const ADMIN_EMAIL = `ops-${process.pid}@example.com`;
+const server = useTestServer({ ORGPLANE_PLATFORM_ADMIN_EMAILS: ADMIN_EMAIL });
 const ISSUER = 'http://orgplane.test';
 
 async function keyOf(owner: TestUser, body: Record<string, unknown>) {
@@ -198,11 +207,42 @@ describe('signing-key rotation', () => {
     );
     expect((await server.request('GET', '/api/v1/auth/whoami', { token: owner.token })).status).toBe(200);
     const again = await server.request('POST', '/api/v1/auth/login', {
-      body: { email: owner.email, password: 'correct-horse-battery-staple-42' },
+      body: { email: owner.email, password: PASSWORD },
     });
     expect(decodeProtectedHeader(again.body.access_token).kid).toBe(newKid);
     const { key } = await keyOf(owner, { scopes: ['read:org'] });
     const exchanged = (await exchange({ api_key: key, ttl_minutes: 5 })).body.access_token;
     expect(decodeProtectedHeader(exchanged).kid).toBe(newKid);
+  });
+});
+
+describe('POST /api/v1/admin/signing-keys/rotate', () => {
+  it('platform administrators rotate; anyone else gets 403', async () => {
+    const user = await newUser(server);
+    const refused = await server.request('POST', '/api/v1/admin/signing-keys/rotate', { token: user.token });
+    expect(refused.status).toBe(403);
+    expect(refused.body.code).toBe('platform_admin_required');
+
+    const origin = { ip: '127.0.0.1', requestId: 'test', userAgent: null };
+    await createAccount(
+      server.deps,
+      origin,
+      { email: ADMIN_EMAIL, password: PASSWORD },
+      { createdOnServer: true },
+    );
+    const login = await server.request('POST', '/api/v1/auth/login', {
+      body: { email: ADMIN_EMAIL, password: PASSWORD },
+    });
+    const rotated = await server.request('POST', '/api/v1/admin/signing-keys/rotate', {
+      token: login.body.access_token,
+    });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.kid).not.toBe(decodeProtectedHeader(login.body.access_token).kid);
+    // The admin's own token, signed by the old key, still works.
+    expect(
+      (await server.request('GET', '/api/v1/auth/whoami', { token: login.body.access_token })).status,
+    ).toBe(200);
+    const jwks = (await server.request('GET', '/.well-known/jwks.json')).body;
+    expect(jwks.keys.map((key: { kid: string }) => key.kid)).toContain(rotated.body.kid);
   });
 });

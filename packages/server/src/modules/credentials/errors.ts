@@ -13,6 +13,8 @@ export const credentialErrors = {
       'A refresh token cannot call the API: exchange it at POST /api/v1/auth/refresh for an access token.',
       'invalid_credential',
     ),
+  platformAdminOnly: () =>
+    problems.forbidden('platform_admin_required', 'Only platform administrators may rotate the signing key.'),
   orgInactive: (status: string) =>
     problems.forbidden(
       `org_${status}`,

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { actorOf } from '../../http/guard.ts';
-import { ExchangedToken, IntrospectBody, Introspection, TokenExchangeBody } from './schemas.ts';
-import { exchangeApiKey, introspect } from './service.ts';
+import { ExchangedToken, IntrospectBody, Introspection, RotatedKey, TokenExchangeBody } from './schemas.ts';
+import { exchangeApiKey, introspect, rotateSigningKey } from './service.ts';
 
 const tags = ['Authentication'];
 
@@ -19,6 +19,21 @@ export const credentialRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = as
       },
     },
     async (request) => exchangeApiKey(deps, request.body.api_key, request.body.ttl_minutes ?? 60),
+  );
+
+  app.post(
+    '/api/v1/admin/signing-keys/rotate',
+    {
+      config: { auth: 'user' },
+      schema: {
+        tags: ['Administration'],
+        summary: 'Rotate the token-signing key (platform administrators)',
+        description:
+          'A new key (new `kid`) signs from now on, on every node; tokens signed by the old key keep verifying until they expire, and the JWKS lists both meanwhile. Same as `npm run orgplane -- rotate-signing-key`.',
+        response: { 200: RotatedKey },
+      },
+    },
+    async (request) => rotateSigningKey(deps, actorOf(request).principal, request.log),
   );
 
   app.post(

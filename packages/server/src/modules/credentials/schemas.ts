@@ -49,3 +49,7 @@ export const Introspection = Type.Object(
       'RFC 7662. Inactive tokens (unknown, expired, revoked, malformed, or of another org than the caller’s) are just `{"active": false}`. Service tokens also carry their custom claims as top-level members.',
   },
 );
+
+export const RotatedKey = Type.Object({
+  kid: Type.String({ description: 'The key that signs from now on.' }),
+});

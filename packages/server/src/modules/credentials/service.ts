@@ -198,3 +198,17 @@ export async function introspect(deps: AppDeps, caller: Principal, token: string
     exp: seconds(principal.expiresAt),
   };
 }
+
+// ── signing keys ─────────────────────────────────────────────────────────────────────────────
+
+/** Platform admins rotate the signing key; other nodes switch on hearing the database change. */
+export async function rotateSigningKey(
+  deps: AppDeps,
+  caller: Principal,
+  log: { info(details: object, message: string): void },
+) {
+  if (!caller.isPlatformAdmin) throw credentialErrors.platformAdminOnly();
+  const kid = await deps.keys.rotate();
+  log.info({ kid, by: caller.userId }, 'signing key rotated');
+  return { kid };
+}
