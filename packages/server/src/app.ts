@@ -13,8 +13,10 @@ import { auditRoutes } from './modules/audit/routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { credentialRoutes } from './modules/credentials/routes.ts';
 import { credentialResolver } from './modules/credentials/service.ts';
+import { deploymentRoutes } from './modules/deployments/routes.ts';
 import { environmentRoutes } from './modules/environments/routes.ts';
 import { healthRoutes } from './modules/health/routes.ts';
+import { hostedServiceRoutes } from './modules/hosted-services/routes.ts';
 import { memberRoutes } from './modules/members/routes.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
@@ -97,5 +99,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   await app.register(auditRoutes, { deps });
   await app.register(apiKeyRoutes, { deps });
   await app.register(credentialRoutes, { deps });
+  await app.register(hostedServiceRoutes, { deps });
+  await app.register(deploymentRoutes, { deps });
   return app;
 }

@@ -111,10 +111,15 @@ export async function listWorkspaceEnvironments(
   return toPage(await listEnvironments(deps.db, orgId, workspaceId, page), page, presentEnvironment);
 }
 
-export async function getEnvironment(deps: AppDeps, orgId: string, workspaceId: string, envId: string) {
-  const row = await findEnvironment(deps.db, orgId, workspaceId, envId);
+/** The environment within the org and workspace, or 404 — other modules call this to check a parent exists. */
+export async function requireEnvironment(db: Executor, orgId: string, workspaceId: string, envId: string) {
+  const row = await findEnvironment(db, orgId, workspaceId, envId);
   if (!row) throw environmentErrors.notFound();
-  return presentEnvironment(row);
+  return row;
+}
+
+export async function getEnvironment(deps: AppDeps, orgId: string, workspaceId: string, envId: string) {
+  return presentEnvironment(await requireEnvironment(deps.db, orgId, workspaceId, envId));
 }
 
 export async function patchEnvironment(
