@@ -42,15 +42,19 @@ export class TaggedCache<V> {
     const pending = this.inFlight.get(key);
     if (pending) return pending;
     const epoch = this.epoch;
-    const loading = load().then(
+    // Only this load's own entry is removed: an invalidation may have let a newer load take its place.
+    const settle = () => {
+      if (this.inFlight.get(key) === loading) this.inFlight.delete(key);
+    };
+    const loading: Promise<V | null> = load().then(
       (loaded) => {
-        this.inFlight.delete(key);
+        settle();
         if (!loaded) return null;
         if (this.enabled && epoch === this.epoch) this.set(key, loaded);
         return loaded.value;
       },
       (error: unknown) => {
-        this.inFlight.delete(key);
+        settle();
         throw error;
       },
     );
