@@ -174,6 +174,7 @@ export interface ServiceTokensTable {
   token_hash: string;
   claims: Json;
   created_by_user_id: string | null;
+  created_by_api_key_id: string | null;
   expires_at: Timestamp;
   revoked_at: NullableTimestamp;
   created_at: DefaultTimestamp;
@@ -188,6 +189,7 @@ export interface DeployTokensTable {
   token_hash: string;
   token_start: string;
   created_by_user_id: string;
+  created_by_api_key_id: string | null;
   expires_at: NullableTimestamp;
   last_used_at: NullableTimestamp;
   revoked_at: NullableTimestamp;

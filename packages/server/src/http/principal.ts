@@ -52,3 +52,9 @@ export interface RequestOrigin {
   requestId: string;
   userAgent: string | null;
 }
+
+/** The API key behind a credential (the key itself, or the key a JWT was exchanged for), if any. */
+export function apiKeyIdOf(principal: Principal): string | null {
+  if (principal.kind !== 'api_key') return null;
+  return principal.credential.api_key_id ?? principal.credential.id;
+}

@@ -53,6 +53,8 @@ CREATE TABLE service_tokens (
   token_hash text NOT NULL,
   claims jsonb NOT NULL DEFAULT '{}'::jsonb,
   created_by_user_id uuid REFERENCES users (id) ON DELETE SET NULL,
+  -- Minted with an API key: revoking that key revokes this token too.
+  created_by_api_key_id uuid,
   expires_at timestamptz NOT NULL,
   revoked_at timestamptz,
   created_at timestamptz NOT NULL DEFAULT now(),
@@ -72,6 +74,8 @@ CREATE TABLE deploy_tokens (
   token_hash text NOT NULL,
   token_start text NOT NULL,
   created_by_user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  -- Created with an API key: revoking that key revokes this token too.
+  created_by_api_key_id uuid,
   expires_at timestamptz,
   last_used_at timestamptz,
   revoked_at timestamptz,

@@ -395,3 +395,59 @@ describe('API keys: use', () => {
     expect(parallel.filter((response) => response.status === 429)).toHaveLength(6);
   });
 });
+
+describe('API keys: revocation reaches what a key made', () => {
+  it('deploy and service tokens created with a key stop when the key is revoked', async () => {
+    const owner = await newUser(server);
+    const ws = (
+      await server.request('POST', `/api/v1/orgs/${owner.orgId}/workspaces`, {
+        token: owner.token,
+        body: { name: 'w' },
+      })
+    ).body.id;
+    const wsUrl = `/api/v1/orgs/${owner.orgId}/workspaces/${ws}`;
+    const env = (
+      await server.request('POST', `${wsUrl}/environments`, {
+        token: owner.token,
+        body: { name: 'Prod', slug: 'prod', tier: 'prod', deployment_host: 'aws' },
+      })
+    ).body.id;
+    const service = (
+      await server.request('POST', `${wsUrl}/hosted-services`, { token: owner.token, body: { name: 'svc' } })
+    ).body.id;
+    const { id, key } = await keyOf(owner, {
+      scopes: ['write:deploy_tokens', 'mint:service_tokens', 'read:deployments'],
+    });
+    const deploy = await server.request('POST', `${wsUrl}/environments/${env}/deploy-tokens`, {
+      ...withKey(key),
+      body: { name: 'ci' },
+    });
+    expect(deploy.status).toBe(201);
+    const minted = await server.request('POST', `${wsUrl}/hosted-services/${service}/service-tokens/mint`, {
+      ...withKey(key),
+      body: { ttl_minutes: 60 },
+    });
+    expect(minted.status).toBe(201);
+    const deploymentsUrl = `${wsUrl}/environments/${env}/deployments`;
+    expect((await server.request('GET', deploymentsUrl, withKey(deploy.body.token))).status).toBe(200);
+    const introspect = () =>
+      server.request('POST', '/api/v1/auth/introspect', {
+        token: owner.token,
+        body: { token: minted.body.token },
+      });
+    expect((await introspect()).body.active).toBe(true);
+
+    await server.request('DELETE', `/api/v1/orgs/${owner.orgId}/api-keys/${id}`, { token: owner.token });
+    expect((await server.request('GET', deploymentsUrl, withKey(deploy.body.token))).status).toBe(401);
+    expect((await introspect()).body).toEqual({ active: false });
+    const log = await server.request('GET', `/api/v1/orgs/${owner.orgId}/audit-logs?limit=100`, {
+      token: owner.token,
+    });
+    const actions: string[] = log.body.data.map((entry: { action: string }) => entry.action);
+    expect(actions.filter((action) => action.endsWith('.revoked')).sort()).toEqual([
+      'api_key.revoked',
+      'deploy_token.revoked',
+      'service_token.revoked',
+    ]);
+  });
+});

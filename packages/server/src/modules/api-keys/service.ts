@@ -5,11 +5,13 @@ import { isGrantable, type Permission, permissionsOf } from '../../access/permis
 import type { AppDeps } from '../../app-deps.ts';
 import type { Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
-import type { Actor, Principal } from '../../http/principal.ts';
+import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
 import { mintToken, tokenStart } from '../../platform/token-format.ts';
 import { auditActorOf, recordAudit } from '../audit/service.ts';
+import { revokeDeployTokensMadeByKeys } from '../deployments/service.ts';
+import { revokeServiceTokensMadeByKeys } from '../hosted-services/service.ts';
 import { requireWorkspace } from '../workspaces/service.ts';
 import { apiKeyErrors } from './errors.ts';
 import {
@@ -98,8 +100,7 @@ export async function createApiKey(deps: AppDeps, actor: Actor, orgId: string, i
       key_start: tokenStart(key),
       scopes,
       created_by_user_id: principal.userId,
-      created_by_api_key_id:
-        principal.kind === 'api_key' ? (principal.credential.api_key_id ?? principal.credential.id) : null,
+      created_by_api_key_id: apiKeyIdOf(principal),
       rate_limit_requests: input.rate_limit?.requests ?? null,
       rate_limit_per_seconds: input.rate_limit?.per_seconds ?? null,
       expires_at: expiresAt,
@@ -161,15 +162,9 @@ export async function revokeApiKey(deps: AppDeps, actor: Actor, orgId: string, k
     const row = await findApiKey(trx, orgId, keyId);
     if (!row) throw apiKeyErrors.notFound();
     const ids = await revokeApiKeyTree(trx, orgId, keyId);
-    for (const id of ids) {
-      await recordAudit(trx, orgId, auditActorOf(actor), {
-        action: 'api_key.revoked',
-        targetType: 'api_key',
-        targetId: id,
-        metadata: id === keyId ? {} : { reason: 'parent_key_revoked', parent_api_key_id: keyId },
-      });
-    }
-    return ids;
+    return recordRevocations(trx, actor, orgId, ids, (id) =>
+      id === keyId ? {} : { reason: 'parent_key_revoked', parent_api_key_id: keyId },
+    );
   });
   deps.caches.forget(revoked.map((id) => `key:${id}`));
 }
@@ -177,15 +172,32 @@ export async function revokeApiKey(deps: AppDeps, actor: Actor, orgId: string, k
 /** A member leaving or removed: the keys they created stop for good (inside the removal's transaction). */
 export async function revokeKeysCreatedBy(trx: Executor, actor: Actor, orgId: string, userId: string) {
   const ids = await revokeKeysOfUser(trx, orgId, userId);
-  for (const id of ids) {
+  return recordRevocations(trx, actor, orgId, ids, () => ({ reason: 'creator_left_org', user_id: userId }));
+}
+
+/**
+ * Audits each revoked key and revokes what those keys made (deploy and service tokens), so a leaked
+ * key leaves nothing behind. Returns every credential id that stopped, for cache invalidation.
+ */
+async function recordRevocations(
+  trx: Executor,
+  actor: Actor,
+  orgId: string,
+  keyIds: string[],
+  metadataOf: (id: string) => Record<string, unknown>,
+): Promise<string[]> {
+  for (const id of keyIds) {
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: 'api_key.revoked',
       targetType: 'api_key',
       targetId: id,
-      metadata: { reason: 'creator_left_org', user_id: userId },
+      metadata: metadataOf(id),
     });
   }
-  return ids;
+  if (keyIds.length === 0) return [];
+  const deployTokens = await revokeDeployTokensMadeByKeys(trx, actor, orgId, keyIds);
+  const serviceTokens = await revokeServiceTokensMadeByKeys(trx, actor, orgId, keyIds);
+  return [...keyIds, ...deployTokens, ...serviceTokens];
 }
 
 // ── authentication ───────────────────────────────────────────────────────────────────────────

@@ -208,3 +208,16 @@ export async function updateDeployment(
       .executeTakeFirst()) as DeploymentRow | undefined) ?? null
   );
 }
+
+/** Revokes the deploy tokens created with any of these API keys (the keys were revoked). */
+export async function revokeDeployTokensOfKeys(db: Executor, orgId: string, keyIds: string[]) {
+  const rows = await db
+    .updateTable('deploy_tokens')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('org_id', '=', orgId)
+    .where('created_by_api_key_id', 'in', keyIds)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}

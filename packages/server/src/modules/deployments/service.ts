@@ -7,7 +7,7 @@ import { type Permission, permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import type { DeploymentStatus, Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
-import type { Actor, Principal } from '../../http/principal.ts';
+import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
 import { mintToken, tokenStart } from '../../platform/token-format.ts';
@@ -28,6 +28,7 @@ import {
   listDeployments,
   listDeployTokens,
   revokeDeployToken,
+  revokeDeployTokensOfKeys,
   revokeDeployTokensOfUser,
   updateDeployment,
 } from './repo.ts';
@@ -164,6 +165,7 @@ export async function createDeployToken(
       token_hash: sha256Hex(token),
       token_start: tokenStart(token),
       created_by_user_id: actor.principal.userId,
+      created_by_api_key_id: apiKeyIdOf(actor.principal),
       expires_at: expiresAt,
     });
     await recordAudit(trx, scope.orgId, auditActorOf(actor), {
@@ -347,4 +349,23 @@ export async function patchDeployment(
     });
     return presentDeployment(row);
   });
+}
+
+/** The API keys these tokens were created with were revoked: the tokens stop too (same transaction). */
+export async function revokeDeployTokensMadeByKeys(
+  trx: Executor,
+  actor: Actor,
+  orgId: string,
+  keyIds: string[],
+) {
+  const ids = await revokeDeployTokensOfKeys(trx, orgId, keyIds);
+  for (const id of ids) {
+    await recordAudit(trx, orgId, auditActorOf(actor), {
+      action: 'deploy_token.revoked',
+      targetType: 'deploy_token',
+      targetId: id,
+      metadata: { reason: 'api_key_revoked' },
+    });
+  }
+  return ids;
 }

@@ -216,3 +216,17 @@ export async function deleteServiceTokensOf(
     .execute();
   return rows.map((row) => row.id);
 }
+
+/** Revokes the live service tokens minted with any of these API keys (the keys were revoked). */
+export async function revokeServiceTokensOfKeys(db: Executor, orgId: string, keyIds: string[]) {
+  const rows = await db
+    .updateTable('service_tokens')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('org_id', '=', orgId)
+    .where('created_by_api_key_id', 'in', keyIds)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .returning('id')
+    .execute();
+  return rows.map((row) => row.id);
+}

@@ -4,7 +4,7 @@
 import type { AppDeps } from '../../app-deps.ts';
 import type { Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
-import type { Actor } from '../../http/principal.ts';
+import { type Actor, apiKeyIdOf } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
 import { mintToken } from '../../platform/token-format.ts';
@@ -25,6 +25,7 @@ import {
   listHostedServices,
   listServiceTokens,
   revokeServiceToken,
+  revokeServiceTokensOfKeys,
   type ServiceTokenRecordRow,
   type ServiceTokenRow,
   updateHostedService,
@@ -242,6 +243,7 @@ export async function mintServiceToken(
       token_hash: sha256Hex(token),
       claims: claimsJson,
       created_by_user_id: actor.principal.userId,
+      created_by_api_key_id: apiKeyIdOf(actor.principal),
       expires_at: new Date(Date.now() + ttlMinutes * 60_000),
     });
     await recordAudit(trx, orgId, auditActorOf(actor), {
@@ -299,4 +301,23 @@ export async function revokeHostedServiceToken(
     return row.id;
   });
   deps.caches.forget([`key:${id}`]);
+}
+
+/** The API keys these tokens were minted with were revoked: the tokens stop too (same transaction). */
+export async function revokeServiceTokensMadeByKeys(
+  trx: Executor,
+  actor: Actor,
+  orgId: string,
+  keyIds: string[],
+) {
+  const ids = await revokeServiceTokensOfKeys(trx, orgId, keyIds);
+  for (const id of ids) {
+    await recordAudit(trx, orgId, auditActorOf(actor), {
+      action: 'service_token.revoked',
+      targetType: 'service_token',
+      targetId: id,
+      metadata: { reason: 'api_key_revoked' },
+    });
+  }
+  return ids;
 }
