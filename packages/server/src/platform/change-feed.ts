@@ -8,6 +8,7 @@
 import pg from 'pg';
 
 export const CHANGES_CHANNEL = 'orgplane_changes';
+const HEARTBEAT_MS = 2_000;
 
 export interface ChangeListener {
   onChange(tag: string): void;
@@ -95,6 +96,7 @@ export class PostgresChangeFeed extends Feed {
   private async connect(): Promise<void> {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
+      keepAlive: true,
       ...(this.options.schema ? { options: `-c search_path=${this.options.schema}` } : {}),
     });
     client.on('notification', (message) => {
@@ -102,8 +104,13 @@ export class PostgresChangeFeed extends Feed {
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('change-feed connection ended')));
-    await client.connect();
-    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
     if (this.closed) {
       await client.end();
       return;
@@ -111,6 +118,29 @@ export class PostgresChangeFeed extends Feed {
     this.client = client;
     this.retryMs = this.options.retryMs ?? 250;
     this.setHearing(true);
+    this.startHeartbeat(client);
+  }
+
+  /**
+   * A connection can die silently (a NAT or firewall timeout, a partition): no error, no 'end', and
+   * notifications simply stop. A round trip every HEARTBEAT_MS that must answer within the same time
+   * turns that into a loss we act on (caches paused, reconnect) within seconds.
+   */
+  private startHeartbeat(client: pg.Client): void {
+    const timer = setInterval(() => {
+      if (this.client !== client) {
+        clearInterval(timer);
+        return;
+      }
+      const timeout = new Promise<never>((_, reject) => {
+        setTimeout(() => reject(new Error('change-feed heartbeat timed out')), HEARTBEAT_MS).unref();
+      });
+      Promise.race([client.query('SELECT 1'), timeout]).catch((error) => {
+        clearInterval(timer);
+        this.lost(client, error);
+      });
+    }, HEARTBEAT_MS);
+    timer.unref();
   }
 
   private lost(client: pg.Client, error: unknown): void {

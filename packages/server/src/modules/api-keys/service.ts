@@ -132,7 +132,7 @@ export async function patchApiKey(
   keyId: string,
   input: { name?: string; description?: string | null; rate_limit?: RateLimitInput | null },
 ) {
-  return deps.db.transaction().execute(async (trx) => {
+  const updated = await deps.db.transaction().execute(async (trx) => {
     const fields = {
       ...(input.name !== undefined ? { name: input.name.trim() } : {}),
       ...(input.description !== undefined ? { description: input.description } : {}),
@@ -151,9 +151,10 @@ export async function patchApiKey(
       targetId: keyId,
       metadata: { changed: Object.keys(input) },
     });
-    deps.caches.forget([`key:${keyId}`]);
     return presentApiKey(row);
   });
+  deps.caches.forget([`key:${keyId}`]); // after commit: a reload now sees the new rate limit
+  return updated;
 }
 
 /** Revokes a key and the keys made with it; idempotent for an already-revoked key. */

@@ -159,7 +159,7 @@ export async function introspect(deps: AppDeps, caller: Principal, token: string
   } catch {
     return INACTIVE; // e.g. a refresh token: not something introspection describes
   }
-  if (!principal || !principal.role || !visible(principal.orgId, principal.workspaceId)) return INACTIVE;
+  if (!principal?.role || !visible(principal.orgId, principal.workspaceId)) return INACTIVE;
   if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) return INACTIVE;
   const base = {
     active: true as const,
