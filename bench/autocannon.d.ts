@@ -2,11 +2,20 @@
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
+  export interface Request {
+    method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  }
+
   export interface Options {
     url: string;
     method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
     headers?: Record<string, string>;
     body?: string;
+    /** Sent in turn by every connection (each starts at the first and loops). */
+    requests?: Request[];
     connections?: number;
     pipelining?: number;
     /** Seconds. */

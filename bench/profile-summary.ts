@@ -65,7 +65,7 @@ export function componentOf(frame: CallFrame): string {
 }
 
 const LAYERS: Array<[layer: string, components: RegExp]> = [
-  ['JWT verify (jose, WebCrypto)', /^jose$/],
+  ['JWT sign / verify (jose, WebCrypto)', /^jose$/],
   [
     'PGlite (WASM, JS glue, file I/O)',
     /^(PGlite \(WebAssembly\)|@electric-sql\/pglite|kysely-pglite-dialect)$/,

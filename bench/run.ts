@@ -3,14 +3,16 @@
 //
 //   npm run bench                                      # PGlite only
 //   BENCH_DATABASE_URL=postgres://root@127.0.0.1:5432/test npm run bench   # + PostgreSQL
+//   BENCH_SCALE=1 npm run bench                        # + whoami with 1,000,000 API keys stored
 //
 // Process layout: this process is only the load generator (autocannon). Every server under test,
 // the bare node:http baseline included, runs in its own child process (bench/servers/*.ts, forked
 // with an IPC channel), so the load generator and the server never share an event loop: on this
 // 2-core machine each gets a core of its own, and a server's req/s is not capped by the load
 // generator's JavaScript running between its requests. The IPC channel also lets this process read
-// the child's CPU time around a run and start/stop a V8 CPU profile exactly around the measured
-// window (never the warmup or the setup).
+// the child's CPU time and peak RSS around a run, start/stop a V8 CPU profile exactly around the
+// measured window (never the warmup or the setup), and (scale) bulk-insert rows through the
+// child's own database handle.
 //
 // Environment (all optional):
 //   BENCH_DURATION      seconds measured per path (default 5, 1–60)
@@ -18,13 +20,17 @@
 //   BENCH_CONNECTIONS   concurrent connections (default 10, 1–256)
 //   BENCH_DATABASE_URL  also run Orgplane on this PostgreSQL (loopback only), in a fresh schema
 //                       that is dropped afterwards
-//   BENCH_PATHS         comma list of paths to run: healthz,whoami,workspaces,login (default all)
+//   BENCH_PATHS         comma list of paths to run: healthz, whoami-jwt, whoami-key, workspaces,
+//                       token, login (default: all of these), scale (opt-in, minutes)
+//   BENCH_SCALE=1       also run `scale`: whoami with API keys at 1,000 and 1,000,000 keys stored
+//   BENCH_SCALE_ROWS    rows in api_keys for the large half of `scale` (default 1000000)
 //   BENCH_PROFILE=1     CPU-profile the Orgplane server during each measured path; writes
 //                       bench/results/profiles/*.cpuprofile and appends a summary. The profiler
 //                       slows the server down: figures from such a run are not the benchmark's.
 //
 // Load goes only to 127.0.0.1, every run is bounded by BENCH_DURATION, and the whole run by a
-// watchdog; the output is a markdown table on stdout and in bench/results/latest.md.
+// watchdog; the output is a markdown table on stdout and in bench/results/latest.md, with each
+// issue target (a ratio to bare node:http, or the scale run's p99 and RSS bounds) marked PASS/FAIL.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +41,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { markdownTable } from './markdown.ts';
 import { formatSummary, loadProfile, summariseProfile } from './profile-summary.ts';
-import type { ChildMessage, ControlCommand } from './servers/control.ts';
+import type { ChildMessage, ControlCommand, MemoryReport } from './servers/control.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
@@ -53,21 +59,30 @@ function intSetting(name: string, fallback: number, min: number, max: number): n
   return value;
 }
 
-const PATH_KEYS = ['healthz', 'whoami', 'workspaces', 'login'] as const;
+const PATH_KEYS = ['healthz', 'whoami-jwt', 'whoami-key', 'workspaces', 'token', 'login', 'scale'] as const;
 type PathKey = (typeof PATH_KEYS)[number];
+/** Not in the default run: `scale` fills a table with a million rows, twice (see README). */
+const OPT_IN: readonly PathKey[] = ['scale'];
+/** Older names still accepted. */
+const ALIASES: Record<string, PathKey> = { whoami: 'whoami-jwt' };
+
+const flag = (name: string) => ['1', 'true', 'yes'].includes((process.env[name] ?? '').toLowerCase());
 
 const settings = {
   duration: intSetting('BENCH_DURATION', 5, 1, 60),
   warmup: intSetting('BENCH_WARMUP', 2, 0, 30),
   connections: intSetting('BENCH_CONNECTIONS', 10, 1, 256),
   databaseUrl: process.env.BENCH_DATABASE_URL?.trim() || null,
-  profile: ['1', 'true', 'yes'].includes((process.env.BENCH_PROFILE ?? '').toLowerCase()),
-  paths: selectedPaths(process.env.BENCH_PATHS),
+  profile: flag('BENCH_PROFILE'),
+  paths: selectedPaths(process.env.BENCH_PATHS, flag('BENCH_SCALE')),
+  scaleRows: intSetting('BENCH_SCALE_ROWS', 1_000_000, 10_000, 10_000_000),
 };
 
-function selectedPaths(raw: string | undefined): PathKey[] {
-  if (!raw?.trim()) return [...PATH_KEYS];
-  const wanted = raw.split(',').map((key) => key.trim());
+function selectedPaths(raw: string | undefined, scale: boolean): PathKey[] {
+  const wanted = raw?.trim()
+    ? raw.split(',').map((key) => ALIASES[key.trim()] ?? key.trim())
+    : PATH_KEYS.filter((key) => !OPT_IN.includes(key));
+  if (scale) wanted.push('scale');
   for (const key of wanted) {
     if (!(PATH_KEYS as readonly string[]).includes(key)) {
       throw new Error(`BENCH_PATHS: unknown path "${key}" (known: ${PATH_KEYS.join(', ')})`);
@@ -75,6 +90,29 @@ function selectedPaths(raw: string | undefined): PathKey[] {
   }
   return PATH_KEYS.filter((key) => wanted.includes(key));
 }
+
+/** The paths measured on the one server per backend (scale runs its own servers). */
+const loadPaths = () => settings.paths.filter((key) => key !== 'scale');
+
+// ── targets (issue 3) ─────────────────────────────────────────────────────────────────────────
+
+/** Lowest acceptable req/s as a share of bare node:http's, same run, per path. */
+const RATIO_TARGETS: Partial<Record<PathKey, number>> = {
+  'whoami-key': 0.6,
+  'whoami-jwt': 0.5,
+  token: 0.25,
+};
+/** Scale: whoami (API key) p99 with the large table at most this multiple of the small one's. */
+const SCALE_P99_TARGET = 1.2;
+/** Scale: the server's peak RSS under that load at most this. */
+const SCALE_RSS_TARGET_MB = 200;
+/** Scale: real keys (made through the API) rotated across requests; rows in the small table. */
+const SCALE_KEYS = 200;
+const SCALE_SMALL_ROWS = 1_000;
+/** Bulk rows per insert statement (each one IPC call), so no statement holds a million rows. */
+const SCALE_BATCH = 100_000;
+
+const verdict = (pass: boolean) => (pass ? 'PASS' : 'FAIL');
 
 /** Load tests stay on this machine: the database, too, must be on a loopback address or socket. */
 function assertLoopbackDatabase(url: string): void {
@@ -192,13 +230,13 @@ class ServerChild {
     });
   }
 
-  call<T>(command: ControlCommand): Promise<T> {
+  call<T>(command: ControlCommand, timeoutMs = 60_000): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new Error(`${this.name}: no answer to ${command.cmd} within 60 s`));
-      }, 60_000);
+        reject(new Error(`${this.name}: no answer to ${command.cmd} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
       this.pending.set(id, {
         resolve: (value) => {
           clearTimeout(timer);
@@ -232,6 +270,12 @@ interface Target {
   path: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Requests every connection sends in turn instead (the scale run's rotating keys). */
+  requests?: Array<{ method: 'GET' | 'POST'; path: string; headers: Record<string, string> }>;
+  /** The issue's target: req/s at least this share of bare node:http's. */
+  goal?: number;
+  /** Names the profile file (default: the key). */
+  slug?: string;
   /** Login is bound by argon2id on purpose: only its throughput is reported. */
   reportLatency: boolean;
   /** A single request's answer must pass this before load is sent (a 401 benchmarks nothing). */
@@ -250,9 +294,15 @@ interface Measurement {
   errors: number;
   statusCodes: Record<string, { count: number }>;
   serverCpuMicrosPerRequest: number;
+  /** Of which in the kernel (system time: socket writes and reads, loopback TCP included). */
+  serverSystemMicrosPerRequest: number;
   serverCpuShare: number;
   databaseCpuMicrosPerRequest: number | null;
   loadgenCpuShare: number;
+  /** CPU used by every other process on the machine during the window, as a share of one core. */
+  otherCpuShare: number | null;
+  /** The server's peak resident memory during the measured window (VmHWM, reset before it). */
+  peakRss: number | null;
   profileFile: string | null;
 }
 
@@ -267,6 +317,7 @@ async function load(server: ServerChild, target: Target, seconds: number, latenc
     method: target.method,
     ...(target.headers ? { headers: target.headers } : {}),
     ...(target.body !== undefined ? { body: target.body } : {}),
+    ...(target.requests ? { requests: target.requests } : {}),
     connections: settings.connections,
     duration: seconds,
     timeout: 10,
@@ -307,6 +358,24 @@ function postgresCpuMicros(): number | null {
   }
 }
 
+/** User+system CPU time of the whole machine in µs (Linux /proc/stat), or null when unreadable. */
+function machineCpuMicros(): number | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (((fields[0] ?? 0) + (fields[1] ?? 0) + (fields[2] ?? 0)) * 1e6) / CLOCK_TICKS; // user, nice, system
+  } catch {
+    return null;
+  }
+}
+
+/** Above this share of one core used by other processes during a measured window, flag the row. */
+const OTHER_CPU_WARNING = 0.1;
+
 async function measure(backend: string, server: ServerChild, target: Target): Promise<Measurement> {
   const probe = await fetch(`${server.url}${target.path}`, {
     method: target.method,
@@ -329,9 +398,11 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
   const profiling = settings.profile && target.key !== 'bare';
   if (profiling) await server.call({ cmd: 'profile-start', intervalMicros: 250 });
   const measuresDatabase = backend.includes('PostgreSQL');
+  await server.call({ cmd: 'memory-reset-peak' });
   const latencies: number[] = [];
   const serverCpuBefore = await server.call<NodeJS.CpuUsage>({ cmd: 'cpu' });
   const databaseCpuBefore = measuresDatabase ? postgresCpuMicros() : null;
+  const machineCpuBefore = machineCpuMicros();
   const loadgenCpuBefore = process.cpuUsage();
   const wallBefore = process.hrtime.bigint();
   const result = await load(server, target, settings.duration, latencies);
@@ -339,9 +410,11 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
   const loadgenCpu = process.cpuUsage(loadgenCpuBefore);
   const databaseCpuAfter = measuresDatabase ? postgresCpuMicros() : null;
   const serverCpuAfter = await server.call<NodeJS.CpuUsage>({ cmd: 'cpu' });
+  const machineCpuAfter = machineCpuMicros();
+  const memory = await server.call<MemoryReport>({ cmd: 'memory' });
   if (profiling) {
     mkdirSync(PROFILES_DIR, { recursive: true });
-    const slug = `${backend}-${target.key}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    const slug = `${backend}-${target.slug ?? target.key}`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     profileFile = await server.call<string>({
       cmd: 'profile-stop',
       file: path.join(PROFILES_DIR, `${slug}.cpuprofile`),
@@ -356,6 +429,13 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
   const serverCpuMicros =
     serverCpuAfter.user + serverCpuAfter.system - serverCpuBefore.user - serverCpuBefore.system;
   const sorted = Float64Array.from(latencies).sort();
+  const databaseCpuMicros =
+    // A postgres process that exits during the window (another client disconnecting) takes its
+    // CPU time with it: never below zero.
+    databaseCpuBefore !== null && databaseCpuAfter !== null
+      ? Math.max(0, databaseCpuAfter - databaseCpuBefore)
+      : null;
+  const ownCpuMicros = loadgenCpu.user + loadgenCpu.system + serverCpuMicros + (databaseCpuMicros ?? 0);
   const measurement: Measurement = {
     backend,
     target,
@@ -368,15 +448,25 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
     errors: result.errors,
     statusCodes: result.statusCodeStats,
     serverCpuMicrosPerRequest: serverCpuMicros / Math.max(1, requests),
+    serverSystemMicrosPerRequest: (serverCpuAfter.system - serverCpuBefore.system) / Math.max(1, requests),
     serverCpuShare: serverCpuMicros / wallMicros,
     databaseCpuMicrosPerRequest:
-      databaseCpuBefore !== null && databaseCpuAfter !== null
-        ? (databaseCpuAfter - databaseCpuBefore) / Math.max(1, requests)
-        : null,
+      databaseCpuMicros === null ? null : databaseCpuMicros / Math.max(1, requests),
     loadgenCpuShare: (loadgenCpu.user + loadgenCpu.system) / wallMicros,
+    otherCpuShare:
+      machineCpuBefore !== null && machineCpuAfter !== null
+        ? Math.max(0, machineCpuAfter - machineCpuBefore - ownCpuMicros) / wallMicros
+        : null,
+    // Without a resettable peak, VmHWM is the peak since start: report the current RSS instead.
+    peakRss: memory.peakResettable ? memory.peakRss : memory.rss,
     profileFile,
   };
-  process.stderr.write(`${formatRps(measurement.rps)} req/s\n`);
+  const other = measurement.otherCpuShare;
+  const busy =
+    other !== null && other > OTHER_CPU_WARNING
+      ? ` (⚠ other processes used ${percent(other)} of a core)`
+      : '';
+  process.stderr.write(`${formatRps(measurement.rps)} req/s${busy}\n`);
   if (measurement.non2xx > 0 || measurement.errors > 0) {
     process.stderr.write(
       `  ⚠ ${measurement.non2xx} non-2xx, ${measurement.errors} errors: ${JSON.stringify(result.statusCodeStats)}\n`,
@@ -411,23 +501,106 @@ async function api(
   return body;
 }
 
-/** Signs up, logs in, creates the workspaces; returns the targets to measure. */
-async function prepareOrgplane(server: ServerChild): Promise<Target[]> {
+interface Account {
+  email: string;
+  userId: string;
+  orgId: string;
+  /** The owner's access token, from login. */
+  token: string;
+}
+
+/** Signs up (a new user owning a new org) and logs in. */
+async function signUp(base: string): Promise<Account> {
   const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
-  const signup = await api(server.url, 'POST', '/api/v1/auth/signup', {
+  const signup = await api(base, 'POST', '/api/v1/auth/signup', {
     body: { email, password: PASSWORD, name: 'Bench' },
   });
-  const orgId: string = signup.organization.id;
-  const login = await api(server.url, 'POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } });
-  const token: string = login.access_token;
+  const login = await api(base, 'POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } });
+  return { email, userId: signup.user.id, orgId: signup.organization.id, token: login.access_token };
+}
+
+const KEY_SCOPES = ['read:org', 'read:workspaces'];
+
+/** A real API key, made through the API with the owner's token: its id and its secret. */
+async function createApiKey(base: string, account: Account, name: string) {
+  const created = await api(base, 'POST', `/api/v1/orgs/${account.orgId}/api-keys`, {
+    token: account.token,
+    body: { name, scopes: KEY_SCOPES },
+  });
+  if (typeof created.key !== 'string' || !created.key.startsWith('fl_')) {
+    throw new Error(`setup: the new API key has no fl_ secret: ${JSON.stringify(created)}`);
+  }
+  return { id: created.id as string, key: created.key as string };
+}
+
+const ok = (status: number) => (status === 200 ? null : 'expected 200');
+
+interface Whoami {
+  user_id?: string;
+  email?: string;
+  organization?: { id?: string } | null;
+  role?: string | null;
+  scopes?: string[];
+  credential?: { type?: string; id?: string };
+}
+
+/** whoami's answer for this account and credential: right user, org, role, scopes and credential. */
+function checkWhoami(
+  account: Account,
+  credential: { type: 'access_token' | 'api_key'; id?: string },
+  scopes?: string[],
+) {
+  return (status: number, raw: unknown): string | null => {
+    const body = raw as Whoami;
+    if (status !== 200) return 'expected 200';
+    if (body.email !== account.email || body.user_id !== account.userId) return 'wrong user';
+    if (body.organization?.id !== account.orgId || body.role !== 'owner') return 'wrong org or role';
+    if (body.credential?.type !== credential.type) return `expected credential type ${credential.type}`;
+    if (credential.id && body.credential.id !== credential.id) return 'wrong credential id';
+    if (scopes && [...(body.scopes ?? [])].sort().join(' ') !== [...scopes].sort().join(' ')) {
+      return `expected scopes ${scopes.join(' ')}`;
+    }
+    return null;
+  };
+}
+
+/** An ES256 JWT whose claims name this key (and its scopes), valid for `seconds`. */
+function checkExchangedToken(account: Account, keyId: string, seconds: number) {
+  return (status: number, raw: unknown): string | null => {
+    const body = raw as { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
+    if (status !== 200) return 'expected 200';
+    if (body.token_type !== 'Bearer' || body.expires_in !== seconds) return `expected Bearer, ${seconds} s`;
+    if (typeof body.access_token !== 'string') return 'no access_token';
+    const [header, payload] = body.access_token
+      .split('.')
+      .slice(0, 2)
+      .map((part) => {
+        try {
+          return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+        } catch {
+          return null;
+        }
+      });
+    if (header?.alg !== 'ES256') return 'expected an ES256 JWT';
+    if (payload?.sub !== account.userId || payload?.org_id !== account.orgId) return 'wrong subject or org';
+    if (payload?.api_key_id !== keyId) return 'the token does not name the key';
+    return null;
+  };
+}
+
+/** Signs up, logs in, creates the workspaces and an API key; returns the targets to measure. */
+async function prepareOrgplane(server: ServerChild): Promise<Target[]> {
+  const account = await signUp(server.url);
+  const { orgId, token } = account;
   for (let i = 1; i <= WORKSPACES; i++) {
     await api(server.url, 'POST', `/api/v1/orgs/${orgId}/workspaces`, {
       token,
       body: { name: `Workspace ${i}`, description: `Benchmark workspace number ${i}` },
     });
   }
+  const apiKey = await createApiKey(server.url, account, 'bench');
   const auth = { authorization: `Bearer ${token}` };
-  const ok = (status: number) => (status === 200 ? null : 'expected 200');
+  const TOKEN_TTL_MINUTES = 60;
   const all: Target[] = [
     {
       key: 'healthz',
@@ -438,14 +611,22 @@ async function prepareOrgplane(server: ServerChild): Promise<Target[]> {
       check: ok,
     },
     {
-      key: 'whoami',
-      label: 'GET /api/v1/auth/whoami',
+      key: 'whoami-jwt',
+      label: 'GET /api/v1/auth/whoami (JWT)',
       method: 'GET',
       path: '/api/v1/auth/whoami',
       headers: auth,
       reportLatency: true,
-      check: (status, body) =>
-        ok(status) ?? ((body as { email?: string }).email === email ? null : 'wrong user'),
+      check: checkWhoami(account, { type: 'access_token' }),
+    },
+    {
+      key: 'whoami-key',
+      label: 'GET /api/v1/auth/whoami (API key)',
+      method: 'GET',
+      path: '/api/v1/auth/whoami',
+      headers: { 'x-api-key': apiKey.key },
+      reportLatency: true,
+      check: checkWhoami(account, { type: 'api_key', id: apiKey.id }, KEY_SCOPES),
     },
     {
       key: 'workspaces',
@@ -461,19 +642,34 @@ async function prepareOrgplane(server: ServerChild): Promise<Target[]> {
           : `expected ${WORKSPACES} workspaces`),
     },
     {
+      key: 'token',
+      label: 'POST /api/v1/auth/token (API key → JWT)',
+      method: 'POST',
+      path: '/api/v1/auth/token',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: apiKey.key, ttl_minutes: TOKEN_TTL_MINUTES }),
+      reportLatency: true,
+      check: checkExchangedToken(account, apiKey.id, TOKEN_TTL_MINUTES * 60),
+    },
+    {
       key: 'login',
       label: 'POST /api/v1/auth/login',
       method: 'POST',
       path: '/api/v1/auth/login',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD }),
+      body: JSON.stringify({ email: account.email, password: PASSWORD }),
       reportLatency: false,
       check: (status, body) =>
         ok(status) ??
         (typeof (body as { access_token?: unknown }).access_token === 'string' ? null : 'no token'),
     },
   ];
-  return all.filter((target) => settings.paths.includes(target.key as PathKey));
+  return all
+    .filter((target) => settings.paths.includes(target.key as PathKey))
+    .map((target) => {
+      const goal = RATIO_TARGETS[target.key as PathKey];
+      return goal === undefined ? target : { ...target, goal };
+    });
 }
 
 function orgplaneEnv(dataDir: string, overrides: Record<string, string>): NodeJS.ProcessEnv {
@@ -550,6 +746,139 @@ async function withPostgresSchema<T>(url: string, work: (schema: string) => Prom
   }
 }
 
+// ── scale: whoami (API key) with 1,000 and 1,000,000 keys stored ────────────────────────────
+
+interface ScalePoint {
+  rows: number;
+  measurement: Measurement;
+  /** Each key's first request to a freshly started server (a cache miss: one indexed lookup), in turn. */
+  firstUse: { p50: number; p99: number };
+}
+
+interface ScaleResult {
+  backend: string;
+  points: [small: ScalePoint, large: ScalePoint];
+  /** Growing the table from the small size to the large one: seconds, and that server's peak RSS. */
+  growSeconds: number;
+  growPeakRss: number | null;
+}
+
+function formatCount(count: number): string {
+  return count.toLocaleString('en-US');
+}
+
+/**
+ * Inserts bulk rows until api_keys holds `want` rows (the first SCALE_KEYS are the real keys),
+ * in batches of SCALE_BATCH, through the server child's own database handle.
+ */
+async function growKeys(server: ServerChild, account: Account, have: number, want: number): Promise<number> {
+  let rows = have;
+  for (let from = have - SCALE_KEYS + 1; from <= want - SCALE_KEYS; from += SCALE_BATCH) {
+    const to = Math.min(want - SCALE_KEYS, from + SCALE_BATCH - 1);
+    rows = await server.call<number>(
+      { cmd: 'bulk-api-keys', orgId: account.orgId, userId: account.userId, from, to },
+      15 * 60_000,
+    );
+    if (want > SCALE_SMALL_ROWS) process.stderr.write(` ${formatCount(rows)}`);
+  }
+  if (rows !== want) throw new Error(`scale: api_keys holds ${rows} rows, expected ${want}`);
+  return rows;
+}
+
+/** A freshly started server on the stored data: first use of every key, then load rotating them. */
+async function scalePoint(
+  backend: string,
+  env: NodeJS.ProcessEnv,
+  account: Account,
+  keys: Array<{ id: string; key: string }>,
+  rows: number,
+): Promise<ScalePoint> {
+  const server = await ServerChild.start(`${backend} (${formatCount(rows)} keys)`, 'orgplane.ts', env);
+  try {
+    // The HTTP stack and the process warm up first (JIT), so the first uses time the key lookups.
+    for (let i = 0; i < 200; i++) await (await fetch(`${server.url}/healthz`)).arrayBuffer();
+    const firstUse: number[] = [];
+    for (const { id, key } of keys) {
+      const started = performance.now();
+      const response = await fetch(`${server.url}/api/v1/auth/whoami`, { headers: { 'x-api-key': key } });
+      const text = await response.text();
+      firstUse.push(performance.now() - started);
+      const problem = checkWhoami(
+        account,
+        { type: 'api_key', id },
+        KEY_SCOPES,
+      )(response.status, text ? JSON.parse(text) : null);
+      if (problem) throw new Error(`${backend} scale: ${problem} (HTTP ${response.status}: ${text})`);
+    }
+    const sorted = Float64Array.from(firstUse).sort();
+    const whoami = (key: string) => ({
+      method: 'GET' as const,
+      path: '/api/v1/auth/whoami',
+      headers: { 'x-api-key': key },
+    });
+    const measurement = await measure(backend, server, {
+      key: 'scale',
+      slug: `scale-${rows}`,
+      label: `GET /api/v1/auth/whoami (${keys.length} API keys in turn, ${formatCount(rows)} stored)`,
+      ...whoami(keys[0]!.key),
+      requests: keys.map(({ key }) => whoami(key)),
+      reportLatency: true,
+      check: checkWhoami(account, { type: 'api_key', id: keys[0]!.id }, KEY_SCOPES),
+    });
+    return { rows, measurement, firstUse: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) } };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * SCALE_KEYS real keys (made through the API) and bulk rows up to SCALE_SMALL_ROWS, measured; the
+ * table grown to settings.scaleRows, measured again. Each measurement runs in a freshly started
+ * server on the stored data, so neither inherits the other's cache, nor (PGlite) the memory the
+ * bulk insert used inside the server process.
+ */
+async function benchScale(backend: string, overrides: Record<string, string>): Promise<ScaleResult> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'orgplane-bench-scale-'));
+  const remove = async () => rmSync(dataDir, { recursive: true, force: true });
+  cleanups.push(remove);
+  const env = orgplaneEnv(dataDir, overrides);
+  try {
+    process.stderr.write(
+      `${backend} · scale: ${SCALE_KEYS} API keys through the API, ${formatCount(SCALE_SMALL_ROWS)} rows…\n`,
+    );
+    let server = await ServerChild.start(`${backend} (scale setup)`, 'orgplane.ts', env);
+    let account: Account;
+    const keys: Array<{ id: string; key: string }> = [];
+    let rows: number;
+    try {
+      account = await signUp(server.url);
+      for (let i = 1; i <= SCALE_KEYS; i++) keys.push(await createApiKey(server.url, account, `scale ${i}`));
+      rows = await growKeys(server, account, SCALE_KEYS, SCALE_SMALL_ROWS);
+    } finally {
+      await server.stop();
+    }
+    const small = await scalePoint(backend, env, account, keys, rows);
+
+    process.stderr.write(`${backend} · scale: growing api_keys to ${formatCount(settings.scaleRows)} rows…`);
+    const began = performance.now();
+    server = await ServerChild.start(`${backend} (scale: bulk insert)`, 'orgplane.ts', env);
+    let growPeakRss: number | null;
+    try {
+      rows = await growKeys(server, account, rows, settings.scaleRows);
+      growPeakRss = (await server.call<MemoryReport>({ cmd: 'memory' })).peakRss;
+    } finally {
+      await server.stop();
+    }
+    const growSeconds = (performance.now() - began) / 1000;
+    process.stderr.write(` (${growSeconds.toFixed(0)} s)\n`);
+    const large = await scalePoint(backend, env, account, keys, rows);
+    return { backend, points: [small, large], growSeconds, growPeakRss };
+  } finally {
+    await remove();
+    cleanups.splice(cleanups.indexOf(remove), 1);
+  }
+}
+
 // ── report ────────────────────────────────────────────────────────────────────────────────────
 
 function formatRps(rps: number): string {
@@ -571,6 +900,55 @@ function formatMicros(micros: number | null): string {
 
 function percent(share: number): string {
   return `${Math.round(share * 100)}%`;
+}
+
+/** Megabytes (10⁶ bytes), the unit of the RSS target. */
+function formatMb(bytes: number | null): string {
+  return bytes === null ? '—' : (bytes / 1e6).toFixed(0);
+}
+
+interface TargetResult {
+  backend: string;
+  what: string;
+  goal: string;
+  measured: string;
+  pass: boolean;
+}
+
+function ratioTarget(m: Measurement, baseline: number): TargetResult | null {
+  if (m.target.goal === undefined) return null;
+  const ratio = m.rps / baseline;
+  return {
+    backend: m.backend,
+    what: `${m.target.label}: req/s ÷ bare`,
+    goal: `≥ ${m.target.goal.toFixed(2)}×`,
+    measured: `${formatRatio(ratio)}×`,
+    // Errors under load make the figure meaningless: never a PASS.
+    pass: ratio >= m.target.goal && m.non2xx + m.errors === 0,
+  };
+}
+
+function scaleTargets(result: ScaleResult): TargetResult[] {
+  const [small, large] = result.points;
+  const ratio = large.measurement.p99 / small.measurement.p99;
+  const peak = large.measurement.peakRss ?? 0;
+  const clean = result.points.every((point) => point.measurement.non2xx + point.measurement.errors === 0);
+  return [
+    {
+      backend: result.backend,
+      what: `whoami (API key) p99, ${formatCount(large.rows)} ÷ ${formatCount(small.rows)} keys stored`,
+      goal: `≤ ${SCALE_P99_TARGET.toFixed(1)}×`,
+      measured: `${ratio.toFixed(2)}× (${formatMs(large.measurement.p99)} / ${formatMs(small.measurement.p99)} ms)`,
+      pass: ratio <= SCALE_P99_TARGET && clean,
+    },
+    {
+      backend: result.backend,
+      what: `server peak RSS under that load, ${formatCount(large.rows)} keys stored`,
+      goal: `≤ ${SCALE_RSS_TARGET_MB} MB`,
+      measured: `${formatMb(peak)} MB`,
+      pass: peak > 0 && peak <= SCALE_RSS_TARGET_MB * 1e6,
+    },
+  ];
 }
 
 function describeEnvironment(): string[] {
@@ -599,7 +977,117 @@ function describeEnvironment(): string[] {
   ];
 }
 
-function report(measurements: Measurement[], baseline: number, bare: Measurement[]): string {
+/** Total (user + system) µs per request. */
+function serverCpuCell(m: Measurement): string {
+  const system = m.serverSystemMicrosPerRequest;
+  const user = m.serverCpuMicrosPerRequest - system;
+  return `${formatMicros(m.serverCpuMicrosPerRequest)} (${formatMicros(user)} + ${formatMicros(system)})`;
+}
+
+function measurementRow(m: Measurement, baseline: number): string[] {
+  const target = ratioTarget(m, baseline);
+  return [
+    m.backend,
+    m.target.label,
+    formatRps(m.rps),
+    `${formatRatio(m.rps / baseline)}×`,
+    target ? `${target.goal} ${verdict(target.pass)}` : '',
+    m.target.reportLatency ? formatMs(m.p50) : '—',
+    m.target.reportLatency ? formatMs(m.p99) : '—',
+    serverCpuCell(m),
+    percent(m.serverCpuShare),
+    formatMicros(m.databaseCpuMicrosPerRequest),
+    percent(m.loadgenCpuShare),
+    m.otherCpuShare === null
+      ? '—'
+      : `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`,
+    formatMb(m.peakRss),
+    m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
+  ];
+}
+
+const MEASUREMENT_COLUMNS: Array<[string, 'left' | 'right']> = [
+  ['server', 'left'],
+  ['path', 'left'],
+  ['req/s', 'right'],
+  ['× bare', 'right'],
+  ['target', 'left'],
+  ['p50 ms', 'right'],
+  ['p99 ms', 'right'],
+  ['server CPU µs/req (user + sys)', 'right'],
+  ['server CPU', 'right'],
+  ['PostgreSQL CPU µs/req', 'right'],
+  ['load-gen CPU', 'right'],
+  ['other CPU', 'right'],
+  ['server peak RSS MB', 'right'],
+  ['non-2xx / errors', 'right'],
+];
+
+function scaleSection(results: ScaleResult[], baseline: number): string[] {
+  if (results.length === 0) return [];
+  const lines = [
+    '',
+    '## Scale: whoami (API key) with 1,000 and 1,000,000 keys stored',
+    '',
+    `${SCALE_KEYS} real keys (made through the API) are sent in turn by every connection; the other rows`,
+    'of `api_keys` are bulk-inserted. Each size is measured in a freshly started server on the stored',
+    'data. "First use" is each key’s first request, one after another (a cache miss: the indexed',
+    'lookup); the load that follows is served from the credential cache.',
+    '',
+  ];
+  const rows = results.flatMap((result) =>
+    result.points.map(({ rows: stored, measurement: m, firstUse }) => [
+      result.backend,
+      formatCount(stored),
+      formatRps(m.rps),
+      `${formatRatio(m.rps / baseline)}×`,
+      formatMs(m.p50),
+      formatMs(m.p99),
+      `${formatMs(firstUse.p50)} / ${formatMs(firstUse.p99)}`,
+      serverCpuCell(m),
+      formatMicros(m.databaseCpuMicrosPerRequest),
+      m.otherCpuShare === null
+        ? '—'
+        : `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`,
+      formatMb(m.peakRss),
+      m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
+    ]),
+  );
+  lines.push(
+    ...markdownTable(
+      [
+        ['server', 'left'],
+        ['keys stored', 'right'],
+        ['req/s', 'right'],
+        ['× bare', 'right'],
+        ['p50 ms', 'right'],
+        ['p99 ms', 'right'],
+        ['first use p50 / p99 ms', 'right'],
+        ['server CPU µs/req (user + sys)', 'right'],
+        ['PostgreSQL CPU µs/req', 'right'],
+        ['other CPU', 'right'],
+        ['server peak RSS MB', 'right'],
+        ['non-2xx / errors', 'right'],
+      ],
+      rows,
+    ),
+    '',
+  );
+  for (const result of results) {
+    const [p99, rss] = scaleTargets(result);
+    lines.push(
+      `- ${result.backend}: p99 ${p99!.measured} → ${p99!.goal} ${verdict(p99!.pass)}; peak RSS ${rss!.measured} → ${rss!.goal} ${verdict(rss!.pass)}; growing the table took ${result.growSeconds.toFixed(0)} s (peak RSS of the server doing it: ${formatMb(result.growPeakRss)} MB)`,
+    );
+  }
+  return lines;
+}
+
+function report(
+  measurements: Measurement[],
+  baseline: number,
+  bare: Measurement[],
+  scale: ScaleResult[],
+): string {
   const lines: string[] = ['# Orgplane benchmark', ''];
   lines.push(...describeEnvironment());
   lines.push(
@@ -611,6 +1099,13 @@ function report(measurements: Measurement[], baseline: number, bare: Measurement
       `- **The baseline drifted ${Math.round(drift * 100)}% between before and after: something else was using the CPU.**`,
     );
   }
+  const windows = [...measurements, ...scale.flatMap((r) => r.points.map((p) => p.measurement))];
+  const disturbed = windows.filter((m) => (m.otherCpuShare ?? 0) > OTHER_CPU_WARNING);
+  if (disturbed.length > 0) {
+    lines.push(
+      `- **Other processes used more than ${percent(OTHER_CPU_WARNING)} of a core during ${disturbed.length} of ${windows.length} measured windows (⚠ under "other CPU"): those figures are disturbed.**`,
+    );
+  }
   if (settings.profile) {
     lines.push(
       '- **Run under the CPU profiler: throughput here is lower than without it; do not quote it.**',
@@ -620,49 +1115,54 @@ function report(measurements: Measurement[], baseline: number, bare: Measurement
   for (const m of measurements) {
     if (m.target.key === 'bare') continue;
     const latency = m.target.reportLatency ? ` (p50 ${formatMs(m.p50)} ms, p99 ${formatMs(m.p99)} ms)` : '';
+    const target = ratioTarget(m, baseline);
+    const verdictText = target ? ` — target ${target.goal}: **${verdict(target.pass)}**` : '';
     lines.push(
-      `- ${m.backend} · ${m.target.key}: ${formatRps(m.rps)} req/s = ${formatRatio(m.rps / baseline)}× bare node:http${latency}`,
+      `- ${m.backend} · ${m.target.key}: ${formatRps(m.rps)} req/s = ${formatRatio(m.rps / baseline)}× bare node:http${verdictText}${latency}`,
     );
   }
-  const rows = measurements.map((m) => [
-    m.backend,
-    m.target.label,
-    formatRps(m.rps),
-    `${formatRatio(m.rps / baseline)}×`,
-    m.target.reportLatency ? formatMs(m.p50) : '—',
-    m.target.reportLatency ? formatMs(m.p99) : '—',
-    formatMicros(m.serverCpuMicrosPerRequest),
-    percent(m.serverCpuShare),
-    formatMicros(m.databaseCpuMicrosPerRequest),
-    percent(m.loadgenCpuShare),
-    m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
-  ]);
   lines.push(
     '',
     ...markdownTable(
-      [
-        ['server', 'left'],
-        ['path', 'left'],
-        ['req/s', 'right'],
-        ['× bare', 'right'],
-        ['p50 ms', 'right'],
-        ['p99 ms', 'right'],
-        ['server CPU µs/req', 'right'],
-        ['server CPU', 'right'],
-        ['PostgreSQL CPU µs/req', 'right'],
-        ['load-gen CPU', 'right'],
-        ['non-2xx / errors', 'right'],
-      ],
-      rows,
+      MEASUREMENT_COLUMNS,
+      measurements.map((m) => measurementRow(m, baseline)),
     ),
   );
   lines.push(
     '',
     'Server CPU is the server process’s user+system time (all its threads, so argon2 and WebCrypto on',
-    'libuv’s pool count) per request and as a share of one core; PostgreSQL CPU is every local `postgres`',
-    'process’s; load-gen CPU is this process’s (near 100% means the baseline is bounded by the load generator).',
+    'libuv’s pool count) per request (system: the kernel, mostly loopback TCP) and as a share of one core; PostgreSQL CPU is every local `postgres`',
+    'process’s; load-gen CPU is this process’s (near 100% means the baseline is bounded by the load generator);',
+    `other CPU is every other process’s (above ${percent(OTHER_CPU_WARNING)} of a core, ⚠: the figures are disturbed).`,
+    'Server peak RSS is the server process’s peak resident memory during the measured window (MB = 10⁶ bytes).',
   );
-  const profiled = measurements.filter((m) => m.profileFile);
+  lines.push(...scaleSection(scale, baseline));
+
+  const targets = [
+    ...measurements.map((m) => ratioTarget(m, baseline)).filter((t): t is TargetResult => t !== null),
+    ...scale.flatMap(scaleTargets),
+  ];
+  if (targets.length > 0) {
+    lines.push(
+      '',
+      '## Targets (issue 3)',
+      '',
+      ...markdownTable(
+        [
+          ['server', 'left'],
+          ['target', 'left'],
+          ['goal', 'left'],
+          ['measured', 'right'],
+          ['result', 'left'],
+        ],
+        targets.map((t) => [t.backend, t.what, t.goal, t.measured, verdict(t.pass)]),
+      ),
+    );
+  }
+
+  const profiled = [...measurements, ...scale.flatMap((r) => r.points.map((p) => p.measurement))].filter(
+    (m) => m.profileFile,
+  );
   if (profiled.length > 0) {
     lines.push('', '## CPU profiles (server main thread, measured window only)');
     for (const m of profiled) {
@@ -670,7 +1170,7 @@ function report(measurements: Measurement[], baseline: number, bare: Measurement
       lines.push(
         '',
         formatSummary(
-          `${m.backend} · ${m.target.key} — ${path.relative(process.cwd(), m.profileFile!)}`,
+          `${m.backend} · ${m.target.slug ?? m.target.key} — ${path.relative(process.cwd(), m.profileFile!)}`,
           summariseProfile(profile, requests),
         ),
       );
@@ -690,40 +1190,60 @@ async function main() {
     );
   }
   const backends = 1 + (settings.databaseUrl ? 1 : 0);
-  const runs = 2 + backends * settings.paths.length;
-  // Watchdog: the whole run is bounded even if a server hangs.
-  const budgetMs = (runs * (settings.warmup + settings.duration + 15) + backends * 120 + 60) * 1000;
+  const paths = loadPaths();
+  const scaling = settings.paths.includes('scale');
+  const runs = 2 + backends * paths.length + (scaling ? backends * 2 : 0);
+  // Watchdog: the whole run is bounded even if a server hangs. Scale: four server start-ups,
+  // 200 keys and the bulk insert per backend (about 30,000 rows a second on PGlite; see README).
+  const scaleBudget = scaling ? backends * (4 * 120 + 300 + Math.ceil(settings.scaleRows / 2_000)) : 0;
+  const budgetMs =
+    (runs * (settings.warmup + settings.duration + 15) + backends * 120 + scaleBudget + 60) * 1000;
   setTimeout(() => {
     process.stderr.write(`bench: exceeded its ${Math.round(budgetMs / 1000)} s budget; stopping\n`);
     void runCleanups().finally(() => process.exit(1));
   }, budgetMs).unref();
 
+  const url = settings.databaseUrl;
+  const postgres = (work: (overrides: Record<string, string>) => Promise<void>) =>
+    withPostgresSchema(url!, (schema) =>
+      work({
+        DATABASE_URL: url!,
+        BENCH_SCHEMA: schema,
+        ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
+      }),
+    );
+
   const measurements: Measurement[] = [];
   const before = await benchBare('bare node:http');
   measurements.push(before);
-  if (settings.paths.length > 0) measurements.push(...(await benchOrgplane('Orgplane · PGlite', {})));
-  const url = settings.databaseUrl;
-  if (url && settings.paths.length > 0) {
-    measurements.push(
-      ...(await withPostgresSchema(url, (schema) =>
-        benchOrgplane('Orgplane · PostgreSQL', {
-          DATABASE_URL: url,
-          BENCH_SCHEMA: schema,
-          ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
-        }),
-      )),
-    );
+  if (paths.length > 0) measurements.push(...(await benchOrgplane('Orgplane · PGlite', {})));
+  if (url && paths.length > 0) {
+    await postgres(async (overrides) => {
+      measurements.push(...(await benchOrgplane('Orgplane · PostgreSQL', overrides)));
+    });
   }
   const after = await benchBare('bare node:http (after)');
   measurements.push(after);
   const baseline = (before.rps + after.rps) / 2;
 
-  const text = report(measurements, baseline, [before, after]);
+  // After the baseline's second run: the scale run takes minutes, and its targets compare it with
+  // itself (p99 at two sizes, RSS), not with bare node:http.
+  const scale: ScaleResult[] = [];
+  if (scaling) {
+    scale.push(await benchScale('Orgplane · PGlite', {}));
+    if (url)
+      await postgres(
+        async (overrides) => void scale.push(await benchScale('Orgplane · PostgreSQL', overrides)),
+      );
+  }
+
+  const text = report(measurements, baseline, [before, after], scale);
   process.stdout.write(`\n${text}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'latest.md'), text);
   process.stderr.write(`\nwritten to ${path.relative(process.cwd(), path.join(RESULTS_DIR, 'latest.md'))}\n`);
-  if (measurements.some((m) => m.non2xx > 0 || m.errors > 0)) process.exitCode = 1;
+  const all = [...measurements, ...scale.flatMap((r) => r.points.map((p) => p.measurement))];
+  if (all.some((m) => m.non2xx > 0 || m.errors > 0)) process.exitCode = 1;
 }
 
 process.once('SIGINT', () => {
