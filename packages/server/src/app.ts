@@ -60,7 +60,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     frameworkErrors: frameworkErrorProblem,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     // Many clients send `Content-Type: application/json` on body-less requests (DELETE, archive):
     // there is nothing to parse, so do not fail them as empty JSON.
     const length = request.headers['content-length'];
@@ -71,6 +71,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     reply.header('x-content-type-options', 'nosniff');
     // API responses carry tokens and tenant data: never cache them anywhere.
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    done();
   });
 
   // JSON only: a text/plain body is a client mistake (415), not a string to validate.
@@ -83,8 +84,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
   registerGuard(app, credentialResolver(deps));
   const metrics = registerMetrics(app);

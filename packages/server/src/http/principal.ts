@@ -36,6 +36,11 @@ export interface Principal {
  */
 export interface CredentialResolver {
   resolve(token: string): Promise<Principal | null>;
+  /**
+   * The same answer without waiting, when this node already knows it (cached and nothing to count
+   * in the database); undefined when it does not (then `resolve`).
+   */
+  resolveKnown(token: string): Principal | null | undefined;
 }
 
 /** What services need to know about the request beyond its body: who, from where, which request. */

@@ -73,6 +73,14 @@ export class TaggedCache<V> {
     return entry.value;
   }
 
+  /**
+   * Stores a value that no invalidation can make stale (e.g. a verified signature), so no epoch
+   * check is needed; ignored while the cache is paused.
+   */
+  put(key: string, loaded: Loaded<V>): void {
+    if (this.enabled) this.set(key, loaded);
+  }
+
   /** Drops every entry carrying any of these tags. */
   invalidate(tags: Iterable<string>): void {
     this.epoch++;

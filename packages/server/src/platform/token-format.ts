@@ -3,7 +3,7 @@
 // CRC-32 of everything before it. The checksum is not a secret: it lets a typo, a truncated paste or
 // random garbage be refused without touching the database (and lets secret scanners recognise ours).
 import { crc32 } from 'node:zlib';
-import { base62, generateSecret } from './crypto.ts';
+import { generateSecret } from './crypto.ts';
 
 export type OpaqueTokenKind = 'api_key' | 'service_token' | 'deploy_token';
 
@@ -21,11 +21,17 @@ export function prefixOf(kind: OpaqueTokenKind): string {
   return (PREFIXES.find(([k]) => k === kind) as readonly [OpaqueTokenKind, string])[1];
 }
 
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** base62 of the CRC-32, 6 characters; plain number arithmetic (a CRC fits a double exactly). */
 function checksum(text: string): string {
-  const value = crc32(text) >>> 0;
-  return base62(Buffer.from([value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]))
-    .padStart(CHECKSUM_LENGTH, '0')
-    .slice(-CHECKSUM_LENGTH);
+  let value = crc32(text) >>> 0;
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
 }
 
 /** A new token of this kind (≥ 256 random bits from the CSPRNG). */

@@ -235,20 +235,33 @@ function principalOf(row: KeyInUseRow): Principal | null {
   };
 }
 
+function apiKeyCache(deps: AppDeps) {
+  return deps.caches.named<Principal>(CACHE.name, CACHE.maxEntries, CACHE.maxAgeMs);
+}
+
+function inUse(deps: AppDeps, principal: Principal | null): Principal | null {
+  if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
+  deps.lastUsed.touch('api_keys', principal.credential.id);
+  return principal;
+}
+
+/** The key's principal if this node has it cached (null once expired), else undefined. */
+export function knownApiKeyPrincipal(deps: AppDeps, hash: string): Principal | null | undefined {
+  const cached = apiKeyCache(deps).get(`h:${hash}`);
+  return cached === undefined ? undefined : inUse(deps, cached);
+}
+
 /**
  * The principal of a live key, by its secret's hash (X-API-Key) or by id (a JWT exchanged for it);
  * cached, and dropped on every node when the key, its creator's membership or its org changes.
  */
 export async function apiKeyPrincipal(deps: AppDeps, by: { hash: string } | { id: string }) {
-  const cache = deps.caches.named<Principal>(CACHE.name, CACHE.maxEntries, CACHE.maxAgeMs);
   const cacheKey = 'hash' in by ? `h:${by.hash}` : `i:${by.id}`;
-  const principal = await cache.getOrLoad(cacheKey, async () => {
+  const principal = await apiKeyCache(deps).getOrLoad(cacheKey, async () => {
     const row = await findLiveKey(deps.db, by);
     const found = row && principalOf(row);
     if (!row || !found) return null;
     return { value: found, tags: [`key:${row.id}`, `org:${row.org_id}`, `user:${row.user_id}`] };
   });
-  if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
-  deps.lastUsed.touch('api_keys', principal.credential.id);
-  return principal;
+  return inUse(deps, principal);
 }

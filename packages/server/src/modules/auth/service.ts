@@ -325,7 +325,19 @@ export async function switchOrg(deps: AppDeps, actor: Actor, requestedOrgId: str
   });
 }
 
+// Principals are cached and immutable, so each one's whoami answer is built once.
+const whoamiBodies = new WeakMap<Principal, ReturnType<typeof buildWhoami>>();
+
 export function whoami(principal: Principal) {
+  let body = whoamiBodies.get(principal);
+  if (!body) {
+    body = buildWhoami(principal);
+    whoamiBodies.set(principal, body);
+  }
+  return body;
+}
+
+function buildWhoami(principal: Principal) {
   return {
     user_id: principal.userId,
     email: principal.email,
@@ -345,18 +357,22 @@ const SESSION_CACHE = { name: 'sessions', maxEntries: 100_000, maxAgeMs: 10 * 60
  * org, the org's status and whether the sign-in was ended — cached per token and dropped on every
  * node when the session, the user, their membership or the org changes.
  */
+function sessionCache(deps: AppDeps) {
+  return deps.caches.named<Principal>(SESSION_CACHE.name, SESSION_CACHE.maxEntries, SESSION_CACHE.maxAgeMs);
+}
+
+/** The access token's principal if this node has it cached, else undefined. */
+export function knownSessionPrincipal(deps: AppDeps, jti: string): Principal | undefined {
+  return sessionCache(deps).get(`j:${jti}`);
+}
+
 export async function sessionPrincipal(deps: AppDeps, claims: JWTPayload): Promise<Principal | null> {
   if (!claims.sub || !claims.jti) return null;
   const userId = claims.sub;
   const jti = claims.jti;
   const orgId = typeof claims.org_id === 'string' ? claims.org_id : null;
   const sessionId = typeof claims.sid === 'string' ? claims.sid : null;
-  const cache = deps.caches.named<Principal>(
-    SESSION_CACHE.name,
-    SESSION_CACHE.maxEntries,
-    SESSION_CACHE.maxAgeMs,
-  );
-  return cache.getOrLoad(`j:${jti}`, async () => {
+  return sessionCache(deps).getOrLoad(`j:${jti}`, async () => {
     const caller = await findCaller(deps.db, userId, orgId, sessionId);
     if (!caller || caller.session_revoked) return null;
     const role: OrgRole | null = caller.role;

@@ -9,35 +9,59 @@ import type { CredentialResolver, Principal } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import { looksOpaque, opaqueTokenKind } from '../../platform/token-format.ts';
 import { apiKeyErrors } from '../api-keys/errors.ts';
-import { apiKeyPrincipal } from '../api-keys/service.ts';
-import { sessionPrincipal } from '../auth/service.ts';
-import { deployTokenPrincipal } from '../deployments/service.ts';
+import { apiKeyPrincipal, knownApiKeyPrincipal } from '../api-keys/service.ts';
+import { knownSessionPrincipal, sessionPrincipal } from '../auth/service.ts';
+import { deployTokenPrincipal, knownDeployTokenPrincipal } from '../deployments/service.ts';
 import { serviceTokenRecord } from '../hosted-services/service.ts';
 import { credentialErrors } from './errors.ts';
 
 const JWT_CACHE = { name: 'verified-jwts', maxEntries: 50_000, maxAgeMs: 24 * 3600_000 };
 const DERIVED_CACHE = { name: 'exchanged-jwts', maxEntries: 100_000, maxAgeMs: 10 * 60_000 };
 
-/** A JWT's verified claims; the signature is checked once per token, the expiry on every use. */
+interface VerifiedJwt {
+  token: string;
+  claims: JWTPayload;
+}
+
+/**
+ * A JWT's verified claims; the signature is checked once per token, the expiry on every use. The
+ * cache is keyed by the signature segment (short, unique per token: hashing the whole 600-character
+ * token on every request showed in profiles), and a hit must match the whole token, so a known
+ * signature glued to another header or payload is verified like any new token.
+ */
 async function verifiedClaims(deps: AppDeps, token: string): Promise<JWTPayload | null> {
-  const cache = deps.caches.named<JWTPayload>(JWT_CACHE.name, JWT_CACHE.maxEntries, JWT_CACHE.maxAgeMs);
-  const claims = await cache.getOrLoad(token, async () => {
-    const payload = await deps.keys.verify(token);
-    return payload ? { value: payload, tags: [] } : null;
-  });
-  if (!claims || typeof claims.exp !== 'number' || claims.exp * 1000 <= Date.now()) return null;
-  return claims;
+  const known = knownClaims(deps, token);
+  if (known !== undefined) return known;
+  const payload = await deps.keys.verify(token);
+  if (!payload) return null;
+  jwtCache(deps).put(signatureOf(token), { value: { token, claims: payload }, tags: [] });
+  return unexpired(payload);
+}
+
+function jwtCache(deps: AppDeps) {
+  return deps.caches.named<VerifiedJwt>(JWT_CACHE.name, JWT_CACHE.maxEntries, JWT_CACHE.maxAgeMs);
+}
+
+const signatureOf = (token: string) => token.slice(token.lastIndexOf('.') + 1);
+
+function unexpired(claims: JWTPayload): JWTPayload | null {
+  return typeof claims.exp === 'number' && claims.exp * 1000 > Date.now() ? claims : null;
+}
+
+/** Claims of a token this node verified before (null once expired), else undefined. */
+function knownClaims(deps: AppDeps, token: string): JWTPayload | null | undefined {
+  const verified = jwtCache(deps).get(signatureOf(token));
+  return verified?.token === token ? unexpired(verified.claims) : undefined;
+}
+
+function exchangedCache(deps: AppDeps) {
+  return deps.caches.named<Principal>(DERIVED_CACHE.name, DERIVED_CACHE.maxEntries, DERIVED_CACHE.maxAgeMs);
 }
 
 /** A JWT exchanged for an API key: the key's live principal, narrowed to the scopes it was issued with. */
 async function exchangedPrincipal(deps: AppDeps, claims: JWTPayload, keyId: string) {
   const jti = claims.jti as string;
-  const cache = deps.caches.named<Principal>(
-    DERIVED_CACHE.name,
-    DERIVED_CACHE.maxEntries,
-    DERIVED_CACHE.maxAgeMs,
-  );
-  return cache.getOrLoad(`j:${jti}`, async () => {
+  return exchangedCache(deps).getOrLoad(`j:${jti}`, async () => {
     const key = await apiKeyPrincipal(deps, { id: keyId });
     if (!key || key.userId !== claims.sub || key.orgId !== claims.org_id) return null;
     const granted = new Set(typeof claims.scope === 'string' ? claims.scope.split(' ') : []);
@@ -48,6 +72,26 @@ async function exchangedPrincipal(deps: AppDeps, claims: JWTPayload, keyId: stri
     };
     return { value: principal, tags: [`key:${keyId}`, `org:${key.orgId}`, `user:${key.userId}`] };
   });
+}
+
+/**
+ * `principalOfToken` without waiting, when every step is already known to this node; undefined as
+ * soon as one is not. Throws the same problems for tokens that are not API credentials.
+ */
+function knownPrincipalOfToken(deps: AppDeps, token: string): Principal | null | undefined {
+  if (looksOpaque(token)) {
+    const kind = opaqueTokenKind(token);
+    if (kind === 'api_key') return knownApiKeyPrincipal(deps, sha256Hex(token));
+    if (kind === 'deploy_token') return knownDeployTokenPrincipal(deps, sha256Hex(token));
+    if (kind === 'service_token') throw credentialErrors.serviceTokenNotACredential();
+    return null;
+  }
+  if (token.startsWith('opr_')) throw credentialErrors.refreshTokenNotACredential();
+  const claims = knownClaims(deps, token);
+  if (!claims) return claims;
+  if (typeof claims.jti !== 'string') return undefined;
+  if (typeof claims.api_key_id === 'string') return exchangedCache(deps).get(`j:${claims.jti}`);
+  return knownSessionPrincipal(deps, claims.jti);
 }
 
 async function principalOfToken(deps: AppDeps, token: string): Promise<Principal | null> {
@@ -73,12 +117,20 @@ async function enforceRateLimit(deps: AppDeps, principal: Principal): Promise<vo
   if (state.count > limit.max) throw apiKeyErrors.overRateLimit(limit, state.retryAfterSeconds);
 }
 
+const expired = (principal: Principal) => principal.expiresAt !== null && principal.expiresAt <= Date.now();
+
 export function credentialResolver(deps: AppDeps): CredentialResolver {
   return {
+    resolveKnown: (token) => {
+      const principal = knownPrincipalOfToken(deps, token);
+      if (!principal) return principal;
+      if (expired(principal)) return null;
+      // A rate-limited key counts each request in the database: not something known in advance.
+      return principal.rateLimit ? undefined : principal;
+    },
     resolve: async (token) => {
       const principal = await principalOfToken(deps, token);
-      if (!principal) return null;
-      if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) return null;
+      if (!principal || expired(principal)) return null;
       await enforceRateLimit(deps, principal);
       return principal;
     },

@@ -67,18 +67,31 @@ function principalOf(row: DeployTokenInUseRow): Principal | null {
   };
 }
 
+function deployTokenCache(deps: AppDeps) {
+  return deps.caches.named<Principal>(CACHE.name, CACHE.maxEntries, CACHE.maxAgeMs);
+}
+
+function inUse(deps: AppDeps, principal: Principal | null): Principal | null {
+  if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
+  deps.lastUsed.touch('deploy_tokens', principal.credential.id);
+  return principal;
+}
+
+/** The token's principal if this node has it cached (null once expired), else undefined. */
+export function knownDeployTokenPrincipal(deps: AppDeps, hash: string): Principal | null | undefined {
+  const cached = deployTokenCache(deps).get(`h:${hash}`);
+  return cached === undefined ? undefined : inUse(deps, cached);
+}
+
 /** The principal of a live deploy token by its secret's hash; cached like API keys. */
 export async function deployTokenPrincipal(deps: AppDeps, hash: string): Promise<Principal | null> {
-  const cache = deps.caches.named<Principal>(CACHE.name, CACHE.maxEntries, CACHE.maxAgeMs);
-  const principal = await cache.getOrLoad(`h:${hash}`, async () => {
+  const principal = await deployTokenCache(deps).getOrLoad(`h:${hash}`, async () => {
     const row = await findLiveDeployToken(deps.db, hash);
     const found = row && principalOf(row);
     if (!row || !found) return null;
     return { value: found, tags: [`key:${row.id}`, `org:${row.org_id}`, `user:${row.user_id}`] };
   });
-  if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
-  deps.lastUsed.touch('deploy_tokens', principal.credential.id);
-  return principal;
+  return inUse(deps, principal);
 }
 
 /** A member leaving or removed: the deploy tokens they created stop for good (in the removal's transaction). */
