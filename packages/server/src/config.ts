@@ -21,6 +21,8 @@ export interface Config {
   platformAdminEmails: ReadonlySet<string>;
   logLevel: string;
   accessTokenTtlSeconds: number;
+  /** POST /auth/token hands out the same token again for the same key and ttl within this many seconds (0: never). */
+  tokenExchangeReuseSeconds: number;
   refreshTokenTtlSeconds: number;
   /** Absolute lifetime of a sign-in, however often its refresh token is used. */
   sessionMaxAgeSeconds: number;
@@ -115,6 +117,7 @@ export function loadConfig(env: Env = process.env): Config {
     ),
     logLevel: env.LOG_LEVEL || 'info',
     accessTokenTtlSeconds: integer(env, 'ORGPLANE_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
+    tokenExchangeReuseSeconds: integer(env, 'ORGPLANE_TOKEN_EXCHANGE_REUSE_SECONDS', 2, 0, 60),
     refreshTokenTtlSeconds: integer(
       env,
       'ORGPLANE_REFRESH_TOKEN_TTL_SECONDS',

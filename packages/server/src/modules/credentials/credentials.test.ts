@@ -123,6 +123,47 @@ describe('POST /api/v1/auth/token (API key → JWT)', () => {
   });
 });
 
+describe('token exchange reuse', () => {
+  it('an identical exchange moments later gets the same token; any change to the key ends that', async () => {
+    const owner = await newUser(server);
+    const { id, key } = await keyOf(owner, { scopes: ['read:org', 'read:workspaces'] });
+    const first = (await exchange({ api_key: key, ttl_minutes: 10 })).body;
+    const again = (await exchange({ api_key: key, ttl_minutes: 10 })).body;
+    expect(again.access_token).toBe(first.access_token);
+    expect(again.expires_in).toBeLessThanOrEqual(600);
+    expect(again.expires_in).toBeGreaterThanOrEqual(598);
+    // Another ttl is another token.
+    expect((await exchange({ api_key: key, ttl_minutes: 11 })).body.access_token).not.toBe(
+      first.access_token,
+    );
+    // A rate-limit change (any change to the key) drops what was issued.
+    await server.request('PATCH', `/api/v1/orgs/${owner.orgId}/api-keys/${id}`, {
+      token: owner.token,
+      body: { description: 'changed', rate_limit: { requests: 100, per_seconds: 60 } },
+    });
+    expect((await exchange({ api_key: key, ttl_minutes: 10 })).body.access_token).not.toBe(
+      first.access_token,
+    );
+  });
+
+  it('is off with ORGPLANE_TOKEN_EXCHANGE_REUSE_SECONDS=0', async () => {
+    const { startTestServer } = await import('../../../../../test/harness.ts');
+    const strict = await startTestServer({ ORGPLANE_TOKEN_EXCHANGE_REUSE_SECONDS: '0' });
+    try {
+      const owner = await newUser(strict);
+      const created = await strict.request('POST', `/api/v1/orgs/${owner.orgId}/api-keys`, {
+        token: owner.token,
+        body: { name: 'k', scopes: ['read:org'] },
+      });
+      const one = await strict.request('POST', '/api/v1/auth/token', { body: { api_key: created.body.key } });
+      const two = await strict.request('POST', '/api/v1/auth/token', { body: { api_key: created.body.key } });
+      expect(one.body.access_token).not.toBe(two.body.access_token);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('POST /api/v1/auth/introspect', () => {
   it('describes API keys, JWTs (login and exchanged) of the caller’s org', async () => {
     const owner = await newUser(server);

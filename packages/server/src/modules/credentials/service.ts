@@ -153,6 +153,17 @@ export async function exchangeApiKey(deps: AppDeps, apiKey: string, ttlMinutes: 
   const keyRemaining =
     key.expiresAt === null ? Number.POSITIVE_INFINITY : Math.floor((key.expiresAt - Date.now()) / 1000);
   const ttl = Math.max(1, Math.min(ttlMinutes * 60, keyRemaining));
+  // A token issued for the same key and ttl moments ago is still exactly what this call would
+  // issue (any change to the key, its creator's role or its org drops it): hand it out again
+  // instead of signing anew, with its remaining lifetime.
+  const reuse = deps.config.tokenExchangeReuseSeconds;
+  const issued = exchangeCache(deps);
+  const cacheKey = `${key.credential.id}:${ttl}`;
+  const recent = reuse > 0 ? issued.get(cacheKey) : undefined;
+  const now = Math.floor(Date.now() / 1000);
+  if (recent && recent.exp > now && recent.exp - now >= ttl - reuse) {
+    return { access_token: recent.token, token_type: 'Bearer' as const, expires_in: recent.exp - now };
+  }
   const scope = [...key.permissions].join(' ');
   const accessToken = await deps.keys.sign(
     {
@@ -168,7 +179,15 @@ export async function exchangeApiKey(deps: AppDeps, apiKey: string, ttlMinutes: 
     key.userId,
     ttl,
   );
+  if (reuse > 0) {
+    const tags = [`key:${key.credential.id}`, `org:${key.orgId}`, `user:${key.userId}`];
+    issued.put(cacheKey, { value: { token: accessToken, exp: now + ttl }, tags });
+  }
   return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: ttl };
+}
+
+function exchangeCache(deps: AppDeps) {
+  return deps.caches.named<{ token: string; exp: number }>('issued-tokens', 100_000, 60_000);
 }
 
 // ── introspection ────────────────────────────────────────────────────────────────────────────
