@@ -18,6 +18,9 @@ export interface Orgplane {
   close(): Promise<void>;
 }
 
+/** The longest access token POST /auth/token issues (ttl_minutes ≤ 1440). */
+const MAX_EXCHANGED_TOKEN_SECONDS = 1440 * 60;
+
 /** How often each node writes the last-used times it has gathered (see db/last-used.ts). */
 const LAST_USED_FLUSH_MS = 5_000;
 
@@ -31,7 +34,11 @@ export async function startOrgplane(
   let feed: ChangeFeed | undefined;
   try {
     await opened.migrate();
-    const keys = new SigningKeyring(opened.db, masterKey, config.publicUrl, config.accessTokenTtlSeconds * 2);
+    // Retired keys stay published as long as the longest token they may have signed can live: a
+    // session token (ORGPLANE_ACCESS_TOKEN_TTL_SECONDS) or an exchanged one (up to 1440 minutes),
+    // plus five minutes for clock skew.
+    const retiredKeyGrace = Math.max(config.accessTokenTtlSeconds, MAX_EXCHANGED_TOKEN_SECONDS) + 300;
+    const keys = new SigningKeyring(opened.db, masterKey, config.publicUrl, retiredKeyGrace);
     await keys.init();
     const pending = new Set<Promise<unknown>>();
     let log:

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { addMember, newUser, type TestUser, tokenFor, useTestServer } from '../../../../../test/harness.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
+import { credentialResolver } from '../credentials/service.ts';
+import { createApiKey } from './service.ts';
 
 const server = useTestServer();
 const KEY_FORMAT = /^fl_[0-9A-Za-z]{49}$/;
@@ -449,5 +451,57 @@ describe('API keys: revocation reaches what a key made', () => {
       'deploy_token.revoked',
       'service_token.revoked',
     ]);
+  });
+});
+
+describe('API keys: regressions from review', () => {
+  it('a request authorised just before its key was revoked cannot leave a live child key', async () => {
+    const owner = await newUser(server);
+    const parent = await keyOf(owner, { scopes: ['write:api_keys', 'read:org'] });
+    const principal = await credentialResolver(server.deps).resolve(parent.key);
+    if (!principal) throw new Error('the parent key should resolve');
+    await server.request('DELETE', `/api/v1/orgs/${owner.orgId}/api-keys/${parent.id}`, {
+      token: owner.token,
+    });
+    const actor = { principal, ip: '127.0.0.1', requestId: 'race', userAgent: null };
+    await expect(
+      createApiKey(server.deps, actor, owner.orgId, { name: 'child', scopes: ['read:org'] }),
+    ).rejects.toMatchObject({ status: 401 });
+    const children = await server.deps.db
+      .selectFrom('api_keys')
+      .select('id')
+      .where('created_by_api_key_id', '=', parent.id)
+      .execute();
+    expect(children).toEqual([]);
+  });
+
+  it('a rate-limited key can neither lift its own limit nor create a looser key', async () => {
+    const owner = await newUser(server);
+    const limited = await keyOf(owner, {
+      scopes: ['read:org', 'write:api_keys', 'read:api_keys'],
+      rate_limit: { requests: 100, per_seconds: 60 },
+    });
+    const url = `/api/v1/orgs/${owner.orgId}/api-keys`;
+    const lift = await server.request('PATCH', `${url}/${limited.id}`, {
+      ...withKey(limited.key),
+      body: { rate_limit: null },
+    });
+    expect(lift.status).toBe(403);
+    expect(lift.body.code).toBe('rate_limit_exceeds_caller');
+    const unlimited = await server.request('POST', url, {
+      ...withKey(limited.key),
+      body: { name: 'c', scopes: ['read:org'] },
+    });
+    expect(unlimited.status).toBe(403);
+    const looser = await server.request('POST', url, {
+      ...withKey(limited.key),
+      body: { name: 'c', scopes: ['read:org'], rate_limit: { requests: 10, per_seconds: 1 } },
+    });
+    expect(looser.status).toBe(403);
+    const stricter = await server.request('POST', url, {
+      ...withKey(limited.key),
+      body: { name: 'c', scopes: ['read:org'], rate_limit: { requests: 50, per_seconds: 60 } },
+    });
+    expect(stricter.status).toBe(201);
   });
 });

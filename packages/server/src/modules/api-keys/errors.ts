@@ -23,6 +23,11 @@ export const apiKeyErrors = {
       `A key made with an expiring key must expire no later than it (${parentExpiry.toISOString()}).`,
       [{ path: 'body.expires_at', message: `must be set and no later than ${parentExpiry.toISOString()}` }],
     ),
+  rateLimitBeyondCaller: (limit: { max: number; windowSeconds: number }) =>
+    problems.forbidden(
+      'rate_limit_exceeds_caller',
+      `The calling key is limited to ${limit.max} requests per ${limit.windowSeconds} seconds: keys it creates need a rate_limit at least as strict, and it cannot change rate limits.`,
+    ),
   overRateLimit: (limit: { max: number; windowSeconds: number }, retryAfterSeconds: number) =>
     problems.tooManyRequests(
       `This API key allows ${limit.max} requests per ${limit.windowSeconds} seconds; retry after ${retryAfterSeconds} s.`,

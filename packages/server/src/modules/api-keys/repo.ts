@@ -20,15 +20,15 @@ export async function listApiKeys(db: Executor, orgId: string, page: Page, inclu
     .execute()) as ApiKeyRow[];
 }
 
-export async function findApiKey(db: Executor, orgId: string, keyId: string) {
-  return (
-    ((await db
-      .selectFrom('api_keys')
-      .selectAll()
-      .where('org_id', '=', orgId)
-      .where('id', '=', keyId)
-      .executeTakeFirst()) as ApiKeyRow | undefined) ?? null
-  );
+export async function findApiKey(
+  db: Executor,
+  orgId: string,
+  keyId: string,
+  options: { forUpdate?: boolean } = {},
+) {
+  let query = db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).where('id', '=', keyId);
+  if (options.forUpdate) query = query.forUpdate();
+  return ((await query.executeTakeFirst()) as ApiKeyRow | undefined) ?? null;
 }
 
 export async function updateApiKey(

@@ -3,6 +3,7 @@
 // the creator's *current* role; the key stops when the creator leaves the org).
 import { isGrantable, type Permission, permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
+import { lockCallingKey } from '../../db/calling-key.ts';
 import type { Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts';
@@ -61,6 +62,15 @@ export function presentApiKey(row: ApiKeyRow) {
   };
 }
 
+/** A rate-limited key cannot make an unlimited (or looser) key: the limit would be trivially escaped. */
+function checkRateLimitWithin(caller: Principal, requested: RateLimitInput | null) {
+  const own = caller.rateLimit;
+  if (!own) return;
+  const within =
+    requested !== null && requested.requests * own.windowSeconds <= own.max * requested.per_seconds;
+  if (!within) throw apiKeyErrors.rateLimitBeyondCaller(own);
+}
+
 /** Scopes must come from the catalogue, and nobody grants what they do not hold themselves. */
 function checkScopes(requested: string[], holder: Principal): Permission[] {
   const scopes = [...new Set(requested)];
@@ -86,8 +96,10 @@ export async function createApiKey(deps: AppDeps, actor: Actor, orgId: string, i
       throw apiKeyErrors.expiryBeyondParent(new Date(principal.expiresAt));
     }
   }
+  checkRateLimitWithin(principal, input.rate_limit ?? null);
   const key = mintToken('api_key');
   return deps.db.transaction().execute(async (trx) => {
+    await lockCallingKey(trx, orgId, principal);
     const workspaceId = input.workspace_id?.toLowerCase() ?? null;
     if (workspaceId) await requireWorkspace(trx, orgId, workspaceId); // another org's: 404
     const row = await insertApiKey(trx, {
@@ -132,6 +144,9 @@ export async function patchApiKey(
   keyId: string,
   input: { name?: string; description?: string | null; rate_limit?: RateLimitInput | null },
 ) {
+  // A rate-limited key could otherwise lift its own limit.
+  if (input.rate_limit !== undefined && actor.principal.rateLimit)
+    throw apiKeyErrors.rateLimitBeyondCaller(actor.principal.rateLimit);
   const updated = await deps.db.transaction().execute(async (trx) => {
     const fields = {
       ...(input.name !== undefined ? { name: input.name.trim() } : {}),
@@ -160,9 +175,18 @@ export async function patchApiKey(
 /** Revokes a key and the keys made with it; idempotent for an already-revoked key. */
 export async function revokeApiKey(deps: AppDeps, actor: Actor, orgId: string, keyId: string) {
   const revoked = await deps.db.transaction().execute(async (trx) => {
-    const row = await findApiKey(trx, orgId, keyId);
+    // Lock the key first: a child being created with it either commits before (and is found by
+    // the tree walk, a later statement) or waits and is refused (db/calling-key.ts).
+    const row = await findApiKey(trx, orgId, keyId, { forUpdate: true });
     if (!row) throw apiKeyErrors.notFound();
-    const ids = await revokeApiKeyTree(trx, orgId, keyId);
+    const ids: string[] = [];
+    // Each walk is a new statement with a fresh view; repeat until nothing new is found (a
+    // grandchild committed by a creation that was waiting on its own parent's lock).
+    for (let round = 0; round < 10; round++) {
+      const found = await revokeApiKeyTree(trx, orgId, keyId);
+      if (found.length === 0) break;
+      ids.push(...found);
+    }
     return recordRevocations(trx, actor, orgId, ids, (id) =>
       id === keyId ? {} : { reason: 'parent_key_revoked', parent_api_key_id: keyId },
     );

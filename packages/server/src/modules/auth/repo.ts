@@ -154,6 +154,8 @@ export interface CallerRow {
   org_name: string | null;
   org_status: OrgStatus | null;
   session_revoked: boolean;
+  /** When the sign-in ends (absolute); no row changes then, so a cached principal checks it itself. */
+  session_expires_at: Date | null;
 }
 
 /**
@@ -184,6 +186,7 @@ export async function findCaller(
       sql<boolean>`(${sessionId}::uuid IS NOT NULL AND (f.id IS NULL OR f.revoked_at IS NOT NULL OR f.expires_at <= now()))`.as(
         'session_revoked',
       ),
+      'f.expires_at as session_expires_at',
     ])
     .where('u.id', '=', userId)
     .executeTakeFirst();

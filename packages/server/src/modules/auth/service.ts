@@ -392,7 +392,7 @@ export async function sessionPrincipal(deps: AppDeps, claims: JWTPayload): Promi
         caller.created_on_server && deps.config.platformAdminEmails.has(caller.email.toLowerCase()),
       workspaceId: null,
       environmentId: null,
-      expiresAt: null,
+      expiresAt: caller.session_expires_at?.getTime() ?? null,
       rateLimit: null,
     };
     const tags = [`user:${userId}`];

@@ -1,5 +1,6 @@
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { describe, expect, it, vi } from 'vitest';
 import {
   addMember,
   newUser,
@@ -285,5 +286,49 @@ describe('POST /api/v1/admin/signing-keys/rotate', () => {
     ).toBe(200);
     const jwks = (await server.request('GET', '/.well-known/jwks.json')).body;
     expect(jwks.keys.map((key: { kid: string }) => key.kid)).toContain(rotated.body.kid);
+  });
+});
+
+describe('regressions from review', () => {
+  it('introspection answers active:false for credentials of an archived org', async () => {
+    const owner = await newUser(server);
+    const { key } = await keyOf(owner, { scopes: ['read:org'] });
+    await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: owner.token });
+    const response = await introspect(key, { token: owner.token });
+    expect(response.body).toEqual({ active: false });
+  });
+
+  it('a cached access token stops at its sign-in’s absolute expiry (no row changes then)', async () => {
+    const { startTestServer } = await import('../../../../../test/harness.ts');
+    const short = await startTestServer({ ORGPLANE_SESSION_MAX_AGE_SECONDS: '300' });
+    try {
+      const owner = await newUser(short);
+      const who = () => short.request('GET', '/api/v1/auth/whoami', { token: owner.token });
+      expect((await who()).status).toBe(200); // now cached on this node
+      // Five minutes later the sign-in has ended, though the access token's own exp (1 h) has not.
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(Date.now() + 301_000);
+      expect((await who()).status).toBe(401);
+    } finally {
+      vi.useRealTimers();
+      await short.close();
+    }
+  });
+
+  it('an exchanged 24-hour token keeps verifying for its whole life after a key rotation', async () => {
+    const owner = await newUser(server);
+    const { key } = await keyOf(owner, { scopes: ['read:org'] });
+    const jwt = (await exchange({ api_key: key, ttl_minutes: 1440 })).body.access_token;
+    await server.deps.keys.rotate();
+    await sql`UPDATE signing_keys SET retired_at = now() - interval '20 hours' WHERE status = 'retired'`.execute(
+      server.deps.db,
+    );
+    await server.deps.keys.refresh();
+    server.deps.caches.onHearing(false); // forget every verification this node made
+    server.deps.caches.onHearing(true);
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: jwt })).status).toBe(200);
+    const kid = decodeProtectedHeader(jwt).kid;
+    const jwks = (await server.request('GET', '/.well-known/jwks.json')).body;
+    expect(jwks.keys.map((entry: { kid: string }) => entry.kid)).toContain(kid);
   });
 });

@@ -159,12 +159,15 @@ export async function exchangeApiKey(deps: AppDeps, apiKey: string, ttlMinutes: 
   const reuse = deps.config.tokenExchangeReuseSeconds;
   const issued = exchangeCache(deps);
   const cacheKey = `${key.credential.id}:${ttl}`;
+  const scope = [...key.permissions].join(' ');
+  // Reused only if it says exactly what a new one would (an exchange that was signing while the
+  // creator was demoted must not hand its wider token to the next caller).
+  const grants = `${key.role}|${scope}|${key.workspaceId ?? ''}`;
   const recent = reuse > 0 ? issued.get(cacheKey) : undefined;
   const now = Math.floor(Date.now() / 1000);
-  if (recent && recent.exp > now && recent.exp - now >= ttl - reuse) {
+  if (recent && recent.grants === grants && recent.exp > now && recent.exp - now >= ttl - reuse) {
     return { access_token: recent.token, token_type: 'Bearer' as const, expires_in: recent.exp - now };
   }
-  const scope = [...key.permissions].join(' ');
   const accessToken = await deps.keys.sign(
     {
       org_id: key.orgId,
@@ -181,13 +184,13 @@ export async function exchangeApiKey(deps: AppDeps, apiKey: string, ttlMinutes: 
   );
   if (reuse > 0) {
     const tags = [`key:${key.credential.id}`, `org:${key.orgId}`, `user:${key.userId}`];
-    issued.put(cacheKey, { value: { token: accessToken, exp: now + ttl }, tags });
+    issued.put(cacheKey, { value: { token: accessToken, exp: now + ttl, grants }, tags });
   }
   return { access_token: accessToken, token_type: 'Bearer' as const, expires_in: ttl };
 }
 
 function exchangeCache(deps: AppDeps) {
-  return deps.caches.named<{ token: string; exp: number }>('issued-tokens', 100_000, 60_000);
+  return deps.caches.named<{ token: string; exp: number; grants: string }>('issued-tokens', 100_000, 60_000);
 }
 
 // ── introspection ────────────────────────────────────────────────────────────────────────────
@@ -209,7 +212,8 @@ export async function introspect(deps: AppDeps, caller: Principal, token: string
 
   if (opaqueTokenKind(token) === 'service_token') {
     const record = await serviceTokenRecord(deps, sha256Hex(token));
-    if (!record || !visible(record.org_id, record.workspace_id)) return INACTIVE;
+    // A token of an archived or suspended org is stopped like every credential of it.
+    if (record?.org_status !== 'active' || !visible(record.org_id, record.workspace_id)) return INACTIVE;
     return {
       ...record.claims,
       active: true,
@@ -231,7 +235,7 @@ export async function introspect(deps: AppDeps, caller: Principal, token: string
     return INACTIVE; // e.g. a refresh token: not something introspection describes
   }
   if (!principal?.role || !visible(principal.orgId, principal.workspaceId)) return INACTIVE;
-  if (principal.expiresAt !== null && principal.expiresAt <= Date.now()) return INACTIVE;
+  if (expired(principal) || principal.orgStatus !== 'active') return INACTIVE;
   const base = {
     active: true as const,
     scope: scopeOf(principal.permissions),

@@ -5,6 +5,7 @@
 // or a deploy token); a finished deployment's status is final.
 import { type Permission, permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
+import { lockCallingKey } from '../../db/calling-key.ts';
 import type { DeploymentStatus, Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts';
@@ -168,6 +169,7 @@ export async function createDeployToken(
   const expiresAt = expiryOf(actor.principal, input.expires_at);
   const token = mintToken('deploy_token');
   return deps.db.transaction().execute(async (trx) => {
+    await lockCallingKey(trx, scope.orgId, actor.principal);
     const environment = await environmentOf(trx, scope);
     const row = await insertDeployToken(trx, {
       org_id: scope.orgId,

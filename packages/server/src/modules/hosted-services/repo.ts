@@ -5,6 +5,7 @@ import type {
   Executor,
   HostedServicesTable,
   Insertable,
+  OrgStatus,
   Selectable,
   ServiceTokensTable,
 } from '../../db/schema.ts';
@@ -18,17 +19,28 @@ export interface ServiceTokenRecordRow {
   claims: Record<string, unknown>;
   expires_at: Date;
   created_at: Date;
+  org_status: OrgStatus;
 }
 
 /** A live service token (unrevoked, unexpired) by its hash. */
 export async function findLiveServiceToken(db: Executor, hash: string) {
   return (
     ((await db
-      .selectFrom('service_tokens')
-      .select(['id', 'org_id', 'workspace_id', 'service_id', 'claims', 'expires_at', 'created_at'])
-      .where('token_hash', '=', hash)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', sql<Date>`now()`)
+      .selectFrom('service_tokens as t')
+      .innerJoin('organizations as o', 'o.id', 't.org_id')
+      .select([
+        't.id',
+        't.org_id',
+        't.workspace_id',
+        't.service_id',
+        't.claims',
+        't.expires_at',
+        't.created_at',
+        'o.status as org_status',
+      ])
+      .where('t.token_hash', '=', hash)
+      .where('t.revoked_at', 'is', null)
+      .where('t.expires_at', '>', sql<Date>`now()`)
       .executeTakeFirst()) as ServiceTokenRecordRow | undefined) ?? null
   );
 }

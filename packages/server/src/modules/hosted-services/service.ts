@@ -2,6 +2,7 @@
 // bound to it, with custom claims and a TTL. A hosted service verifies a token it receives by
 // introspection (POST /api/v1/auth/introspect).
 import type { AppDeps } from '../../app-deps.ts';
+import { lockCallingKey } from '../../db/calling-key.ts';
 import type { Executor } from '../../db/schema.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import { type Actor, apiKeyIdOf } from '../../http/principal.ts';
@@ -233,6 +234,7 @@ export async function mintServiceToken(
   const claimsJson = checkClaims(claims);
   const ttlMinutes = input.ttl_minutes ?? 60;
   return deps.db.transaction().execute(async (trx) => {
+    await lockCallingKey(trx, orgId, actor.principal);
     const service = await requireHostedService(trx, orgId, workspaceId, serviceId);
     const token = mintToken('service_token');
     const row = await insertServiceToken(trx, {
