@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
+import type { Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
 import { registerGuard } from './http/guard.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -20,7 +21,7 @@ import { hostedServiceRoutes } from './modules/hosted-services/routes.ts';
 import { memberRoutes } from './modules/members/routes.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
-import { loggerOptions } from './platform/logger.ts';
+import { LazyRequestLogger, loggerOptions } from './platform/logger.ts';
 
 export interface BuildOptions {
   /** false silences logs (tests). Default: JSON logs at config.logLevel. */
@@ -58,6 +59,12 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     },
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkErrorProblem,
+    // A route with its own log level gets a real child at once, and so does the no-op logger of
+    // `logger: false` (its child is itself); every other request a lazy one.
+    childLoggerFactory: (logger, bindings, options) =>
+      options.level || typeof (logger as Partial<Logger>).isLevelEnabled !== 'function'
+        ? logger.child(bindings, options)
+        : (new LazyRequestLogger(logger as unknown as Logger, bindings) as unknown as typeof logger),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', (request, reply, done) => {

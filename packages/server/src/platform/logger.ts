@@ -1,6 +1,6 @@
 // Structured JSON logs. Credentials never reach a log line: headers and body fields that carry
 // secrets are redacted wherever they appear.
-import type { LoggerOptions } from 'pino';
+import type { Bindings, ChildLoggerOptions, Logger, LoggerOptions } from 'pino';
 
 export const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -50,4 +50,68 @@ export function loggerOptions(level: string): LoggerOptions {
     base: { service: 'orgplane' },
     timestamp: () => `,"time":"${new Date().toISOString()}"`,
   };
+}
+
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+type LogCall = (...args: unknown[]) => void;
+
+/**
+ * A request's logger that becomes a real pino child only when something is logged at an enabled
+ * level. Fastify makes a child per request; with redaction and serializers configured that costs
+ * more than the rest of a cached credential check, and most requests log nothing below `info`
+ * once request logging is turned down.
+ */
+export class LazyRequestLogger {
+  private made: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+  ) {}
+
+  get level(): string {
+    return (this.made ?? this.parent).level;
+  }
+
+  set level(level: string) {
+    this.real().level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.made ?? this.parent).isLevelEnabled(level);
+  }
+
+  trace(...args: unknown[]) {
+    this.log('trace', args);
+  }
+  debug(...args: unknown[]) {
+    this.log('debug', args);
+  }
+  info(...args: unknown[]) {
+    this.log('info', args);
+  }
+  warn(...args: unknown[]) {
+    this.log('warn', args);
+  }
+  error(...args: unknown[]) {
+    this.log('error', args);
+  }
+  fatal(...args: unknown[]) {
+    this.log('fatal', args);
+  }
+  silent() {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
+    return this.real().child(bindings, options);
+  }
+
+  private log(level: Level, args: unknown[]) {
+    if (!this.isLevelEnabled(level)) return;
+    (this.real()[level] as LogCall)(...args);
+  }
+
+  private real(): Logger {
+    this.made ??= this.parent.child(this.bindings);
+    return this.made;
+  }
 }
