@@ -18,7 +18,7 @@ describe('LazyRequestLogger', () => {
     expect(lines.map((line) => line.msg)).toEqual(['hello', 'careful']);
     expect(lines[0]).toMatchObject({
       reqId: 'r-1',
-      password: '[redacted]',
+      body: { password: '[redacted]' },
       req: { url: '/x?token=[redacted]' },
     });
     expect(log.level).toBe('info');
