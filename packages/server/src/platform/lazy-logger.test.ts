@@ -28,7 +28,12 @@ describe('LazyRequestLogger', () => {
     const { parent, lines } = capture('warn');
     let children = 0;
     const counting = Object.create(parent, {
-      child: { value: (...args: Parameters<typeof parent.child>) => (children++, parent.child(...args)) },
+      child: {
+        value: (...args: Parameters<typeof parent.child>) => {
+          children++;
+          return parent.child(...args);
+        },
+      },
     }) as typeof parent;
     const log = new LazyRequestLogger(counting, { reqId: 'r-2' });
     log.info('request completed');
