@@ -12,7 +12,7 @@ import {
   TokenResponse,
   WhoamiResponse,
 } from './schemas.ts';
-import { login, logout, refresh, signup, switchOrg, whoami } from './service.ts';
+import { login, logout, refresh, signup, switchOrg, whoamiJson } from './service.ts';
 
 const tags = ['Authentication'];
 
@@ -96,7 +96,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       config: { auth: 'user', allow: ['user', 'api_key', 'deploy_token'] },
       schema: { tags, summary: 'Describe the calling credential', response: { 200: WhoamiResponse } },
     },
-    async (request) => whoami(actorOf(request).principal),
+    // Sent as prepared JSON text: the hot path of every integration's credential check.
+    async (request, reply) =>
+      // (A string is sent as is; the schema above still documents the shape whoamiJson produces.)
+      reply.type('application/json; charset=utf-8').send(whoamiJson(actorOf(request).principal) as never),
   );
 
   app.get(

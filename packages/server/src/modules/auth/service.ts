@@ -325,13 +325,14 @@ export async function switchOrg(deps: AppDeps, actor: Actor, requestedOrgId: str
   });
 }
 
-// Principals are cached and immutable, so each one's whoami answer is built once.
-const whoamiBodies = new WeakMap<Principal, ReturnType<typeof buildWhoami>>();
+// Principals are cached and immutable, so each one's whoami answer is built — and serialised — once.
+const whoamiBodies = new WeakMap<Principal, string>();
 
-export function whoami(principal: Principal) {
+/** The whoami answer as JSON text (the shape of WhoamiResponse). */
+export function whoamiJson(principal: Principal): string {
   let body = whoamiBodies.get(principal);
-  if (!body) {
-    body = buildWhoami(principal);
+  if (body === undefined) {
+    body = JSON.stringify(buildWhoami(principal));
     whoamiBodies.set(principal, body);
   }
   return body;
