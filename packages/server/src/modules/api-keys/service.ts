@@ -10,8 +10,8 @@ import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts'
 import { sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
 import { mintToken, tokenStart } from '../../platform/token-format.ts';
-import { auditActorOf, recordAudit } from '../audit/service.ts';
-import { revokeDeployTokensMadeByKeys } from '../deployments/service.ts';
+import { auditActorOf, recordAudit, recordAuditEach } from '../audit/service.ts';
+import { revokeDeployTokensMadeByActor } from '../deployments/service.ts';
 import { revokeServiceTokensMadeByKeys } from '../hosted-services/service.ts';
 import { requireWorkspace } from '../workspaces/service.ts';
 import { apiKeyErrors } from './errors.ts';
@@ -211,16 +211,14 @@ async function recordRevocations(
   keyIds: string[],
   metadataOf: (id: string) => Record<string, unknown>,
 ): Promise<string[]> {
-  for (const id of keyIds) {
-    await recordAudit(trx, orgId, auditActorOf(actor), {
-      action: 'api_key.revoked',
-      targetType: 'api_key',
-      targetId: id,
-      metadata: metadataOf(id),
-    });
-  }
+  await recordAuditEach(trx, orgId, auditActorOf(actor), keyIds, (id) => ({
+    action: 'api_key.revoked',
+    targetType: 'api_key',
+    targetId: id,
+    metadata: metadataOf(id),
+  }));
   if (keyIds.length === 0) return [];
-  const deployTokens = await revokeDeployTokensMadeByKeys(trx, actor, orgId, keyIds);
+  const deployTokens = await revokeDeployTokensMadeByActor(trx, actor, orgId, { apiKeyIds: keyIds });
   const serviceTokens = await revokeServiceTokensMadeByKeys(trx, actor, orgId, keyIds);
   return [...keyIds, ...deployTokens, ...serviceTokens];
 }

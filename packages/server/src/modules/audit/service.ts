@@ -66,6 +66,17 @@ export async function recordAudit(
   });
 }
 
+/** One entry per id (e.g. every token a revocation cascaded to), in the caller's transaction. */
+export async function recordAuditEach(
+  db: Executor,
+  orgId: string,
+  actor: AuditActor,
+  ids: readonly string[],
+  entryFor: (id: string) => AuditEntry,
+): Promise<void> {
+  for (const id of ids) await recordAudit(db, orgId, actor, entryFor(id));
+}
+
 export function presentAudit(row: AuditRow) {
   return {
     id: row.id,

@@ -65,16 +65,25 @@ export async function findLiveDeployToken(db: Executor, hash: string) {
   );
 }
 
-/** Revokes the deploy tokens a user created in an org (they left or were removed). */
-export async function revokeDeployTokensOfUser(db: Executor, orgId: string, userId: string) {
-  const rows = await db
+/**
+ * Revokes the live deploy tokens a user created in an org (they left or were removed), or that were
+ * created with any of these API keys (the keys were revoked); returns their ids.
+ */
+export async function revokeDeployTokensMadeBy(
+  db: Executor,
+  orgId: string,
+  by: { userId: string } | { apiKeyIds: string[] },
+) {
+  let query = db
     .updateTable('deploy_tokens')
     .set({ revoked_at: sql<Date>`now()` })
     .where('org_id', '=', orgId)
-    .where('created_by_user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
+    .where('revoked_at', 'is', null);
+  query =
+    'userId' in by
+      ? query.where('created_by_user_id', '=', by.userId)
+      : query.where('created_by_api_key_id', 'in', by.apiKeyIds);
+  const rows = await query.returning('id').execute();
   return rows.map((row) => row.id);
 }
 
@@ -207,17 +216,4 @@ export async function updateDeployment(
       .returningAll()
       .executeTakeFirst()) as DeploymentRow | undefined) ?? null
   );
-}
-
-/** Revokes the deploy tokens created with any of these API keys (the keys were revoked). */
-export async function revokeDeployTokensOfKeys(db: Executor, orgId: string, keyIds: string[]) {
-  const rows = await db
-    .updateTable('deploy_tokens')
-    .set({ revoked_at: sql<Date>`now()` })
-    .where('org_id', '=', orgId)
-    .where('created_by_api_key_id', 'in', keyIds)
-    .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
-  return rows.map((row) => row.id);
 }

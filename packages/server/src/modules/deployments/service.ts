@@ -12,7 +12,7 @@ import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts'
 import { sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
 import { mintToken, tokenStart } from '../../platform/token-format.ts';
-import { auditActorOf, recordAudit } from '../audit/service.ts';
+import { auditActorOf, recordAudit, recordAuditEach } from '../audit/service.ts';
 import { requireEnvironment } from '../environments/service.ts';
 import { deploymentErrors } from './errors.ts';
 import {
@@ -29,8 +29,7 @@ import {
   listDeployments,
   listDeployTokens,
   revokeDeployToken,
-  revokeDeployTokensOfKeys,
-  revokeDeployTokensOfUser,
+  revokeDeployTokensMadeBy,
   updateDeployment,
 } from './repo.ts';
 
@@ -95,22 +94,25 @@ export async function deployTokenPrincipal(deps: AppDeps, hash: string): Promise
   return inUse(deps, principal);
 }
 
-/** A member leaving or removed: the deploy tokens they created stop for good (in the removal's transaction). */
-export async function revokeDeployTokensCreatedBy(
+/**
+ * Deploy tokens stop for good when their creator leaves the org or the API key they were created
+ * with is revoked (inside that change's transaction); each revocation is audited.
+ */
+export async function revokeDeployTokensMadeByActor(
   trx: Executor,
   actor: Actor,
   orgId: string,
-  userId: string,
+  by: { userId: string } | { apiKeyIds: string[] },
 ) {
-  const ids = await revokeDeployTokensOfUser(trx, orgId, userId);
-  for (const id of ids) {
-    await recordAudit(trx, orgId, auditActorOf(actor), {
-      action: 'deploy_token.revoked',
-      targetType: 'deploy_token',
-      targetId: id,
-      metadata: { reason: 'creator_left_org', user_id: userId },
-    });
-  }
+  const ids = await revokeDeployTokensMadeBy(trx, orgId, by);
+  const metadata =
+    'userId' in by ? { reason: 'creator_left_org', user_id: by.userId } : { reason: 'api_key_revoked' };
+  await recordAuditEach(trx, orgId, auditActorOf(actor), ids, (id) => ({
+    action: 'deploy_token.revoked',
+    targetType: 'deploy_token',
+    targetId: id,
+    metadata,
+  }));
   return ids;
 }
 
@@ -364,23 +366,4 @@ export async function patchDeployment(
     });
     return presentDeployment(row);
   });
-}
-
-/** The API keys these tokens were created with were revoked: the tokens stop too (same transaction). */
-export async function revokeDeployTokensMadeByKeys(
-  trx: Executor,
-  actor: Actor,
-  orgId: string,
-  keyIds: string[],
-) {
-  const ids = await revokeDeployTokensOfKeys(trx, orgId, keyIds);
-  for (const id of ids) {
-    await recordAudit(trx, orgId, auditActorOf(actor), {
-      action: 'deploy_token.revoked',
-      targetType: 'deploy_token',
-      targetId: id,
-      metadata: { reason: 'api_key_revoked' },
-    });
-  }
-  return ids;
 }

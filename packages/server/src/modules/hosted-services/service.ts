@@ -9,7 +9,7 @@ import { type Actor, apiKeyIdOf } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
 import { mintToken } from '../../platform/token-format.ts';
-import { auditActorOf, recordAudit } from '../audit/service.ts';
+import { auditActorOf, recordAudit, recordAuditEach } from '../audit/service.ts';
 import { requireWorkspace } from '../workspaces/service.ts';
 import { hostedServiceErrors } from './errors.ts';
 import {
@@ -313,13 +313,11 @@ export async function revokeServiceTokensMadeByKeys(
   keyIds: string[],
 ) {
   const ids = await revokeServiceTokensOfKeys(trx, orgId, keyIds);
-  for (const id of ids) {
-    await recordAudit(trx, orgId, auditActorOf(actor), {
-      action: 'service_token.revoked',
-      targetType: 'service_token',
-      targetId: id,
-      metadata: { reason: 'api_key_revoked' },
-    });
-  }
+  await recordAuditEach(trx, orgId, auditActorOf(actor), ids, (id) => ({
+    action: 'service_token.revoked',
+    targetType: 'service_token',
+    targetId: id,
+    metadata: { reason: 'api_key_revoked' },
+  }));
   return ids;
 }

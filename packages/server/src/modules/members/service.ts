@@ -8,7 +8,7 @@ import { type Page, toPage } from '../../http/pagination.ts';
 import type { Actor } from '../../http/principal.ts';
 import { revokeKeysCreatedBy } from '../api-keys/service.ts';
 import { auditActorOf, recordAudit } from '../audit/service.ts';
-import { revokeDeployTokensCreatedBy } from '../deployments/service.ts';
+import { revokeDeployTokensMadeByActor } from '../deployments/service.ts';
 import { memberErrors } from './errors.ts';
 import {
   countOwners,
@@ -97,7 +97,7 @@ export async function removeMember(deps: AppDeps, actor: Actor, orgId: string, u
     // What they created to act for them stops for good (it would stop anyway without a membership,
     // but must not come back if they are invited again).
     await revokeKeysCreatedBy(trx, actor, orgId, member.id);
-    await revokeDeployTokensCreatedBy(trx, actor, orgId, member.id);
+    await revokeDeployTokensMadeByActor(trx, actor, orgId, { userId: member.id });
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: leaving ? 'member.left' : 'member.removed',
       targetType: 'user',
