@@ -40,6 +40,16 @@ describe('health and readiness', () => {
     expect(response.text).not.toContain(user.orgId);
     expect(response.text).toContain('orgplane_process_cpu_user_seconds_total');
   });
+
+  it('/metrics reports whether the change feed is heard (0 while the credential caches are paused)', async () => {
+    expect((await server.request('GET', '/metrics')).text).toMatch(/^orgplane_change_feed_up 1$/m);
+    server.deps.caches.onHearing(false);
+    try {
+      expect((await server.request('GET', '/metrics')).text).toMatch(/^orgplane_change_feed_up 0$/m);
+    } finally {
+      server.deps.caches.onHearing(true);
+    }
+  });
 });
 
 describe('OpenAPI and docs', () => {

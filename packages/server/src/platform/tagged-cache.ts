@@ -136,14 +136,19 @@ export class TaggedCache<V> {
  */
 export class CacheRegistry {
   private caches = new Map<string, TaggedCache<unknown>>();
-  private hearing = false;
+  private listening = false;
+
+  /** Whether the change feed is connected (the caches are in use). */
+  get hearing(): boolean {
+    return this.listening;
+  }
 
   /** The cache of this name, created on first use. */
   named<V>(name: string, maxEntries: number, maxAgeMs: number): TaggedCache<V> {
     let cache = this.caches.get(name);
     if (!cache) {
       cache = new TaggedCache<unknown>(maxEntries, maxAgeMs);
-      cache.enabled = this.hearing;
+      cache.enabled = this.listening;
       this.caches.set(name, cache);
     }
     return cache as TaggedCache<V>;
@@ -162,7 +167,7 @@ export class CacheRegistry {
   }
 
   onHearing(hearing: boolean): void {
-    this.hearing = hearing;
+    this.listening = hearing;
     for (const cache of this.caches.values()) {
       cache.clear();
       cache.enabled = hearing;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Registry } from 'prom-client';
+import { Gauge, type Registry } from 'prom-client';
 import { Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { problemBody, sendProblem } from '../../http/problem.ts';
@@ -12,6 +12,17 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps; metrics: R
   app,
   { deps, metrics },
 ) => {
+  // Whether this node hears the database's change notifications: 0 means its credential caches
+  // are paused (every request reads the database) until the connection is back — alert on it.
+  new Gauge({
+    name: 'orgplane_change_feed_up',
+    help: '1 while this node hears credential-change notifications; 0 while its caches are paused',
+    registers: [metrics],
+    collect() {
+      this.set(deps.caches.hearing ? 1 : 0);
+    },
+  });
+
   app.get(
     '/healthz',
     { config: { auth: 'public' }, schema: { tags, summary: 'Liveness', response: { 200: Status } } },
