@@ -505,3 +505,43 @@ describe('API keys: regressions from review', () => {
     expect(stricter.status).toBe(201);
   });
 });
+
+describe('API keys: what an expiring key makes expires with it', () => {
+  it('a service token minted with a key never outlives the key; a deploy token must say so', async () => {
+    const owner = await newUser(server);
+    const ws = (
+      await server.request('POST', `/api/v1/orgs/${owner.orgId}/workspaces`, {
+        token: owner.token,
+        body: { name: 'w' },
+      })
+    ).body.id;
+    const wsUrl = `/api/v1/orgs/${owner.orgId}/workspaces/${ws}`;
+    const service = (
+      await server.request('POST', `${wsUrl}/hosted-services`, { token: owner.token, body: { name: 'svc' } })
+    ).body.id;
+    const env = (
+      await server.request('POST', `${wsUrl}/environments`, {
+        token: owner.token,
+        body: { name: 'Prod', slug: 'prod', tier: 'prod', deployment_host: 'aws' },
+      })
+    ).body.id;
+    const keyExpiry = Date.now() + 10 * 60_000;
+    const { key } = await keyOf(owner, {
+      scopes: ['mint:service_tokens', 'write:deploy_tokens'],
+      expires_at: new Date(keyExpiry).toISOString(),
+    });
+    const minted = await server.request('POST', `${wsUrl}/hosted-services/${service}/service-tokens/mint`, {
+      ...withKey(key),
+      body: { ttl_minutes: 60 },
+    });
+    expect(minted.status).toBe(201);
+    expect(Date.parse(minted.body.expires_at)).toBeLessThanOrEqual(keyExpiry);
+    const unbounded = await server.request('POST', `${wsUrl}/environments/${env}/deploy-tokens`, {
+      ...withKey(key),
+      body: { name: 'ci' },
+    });
+    expect(unbounded.status).toBe(400);
+    expect(unbounded.body.code).toBe('invalid_expiry');
+    expect(unbounded.body.errors[0].path).toBe('body.expires_at');
+  });
+});

@@ -13,16 +13,6 @@ export const apiKeyErrors = {
       'scope_exceeds_permissions',
       `A key cannot be granted more than ${holder} holds; not held: ${scopes.join(', ')}.`,
     ),
-  expiryInPast: () =>
-    problems.badRequest('invalid_expiry', 'expires_at must be a real moment in the future.', [
-      { path: 'body.expires_at', message: 'must be a real moment in the future' },
-    ]),
-  expiryBeyondParent: (parentExpiry: Date) =>
-    problems.badRequest(
-      'invalid_expiry',
-      `A key made with an expiring key must expire no later than it (${parentExpiry.toISOString()}).`,
-      [{ path: 'body.expires_at', message: `must be set and no later than ${parentExpiry.toISOString()}` }],
-    ),
   rateLimitBeyondCaller: (limit: { max: number; windowSeconds: number }) =>
     problems.forbidden(
       'rate_limit_exceeds_caller',

@@ -5,6 +5,7 @@ import { isGrantable, type Permission, permissionsOf } from '../../access/permis
 import type { AppDeps } from '../../app-deps.ts';
 import { lockCallingKey } from '../../db/calling-key.ts';
 import type { Executor } from '../../db/schema.ts';
+import { isExpired, requestedExpiry } from '../../http/expiry.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
@@ -87,15 +88,7 @@ function checkScopes(requested: string[], holder: Principal): Permission[] {
 export async function createApiKey(deps: AppDeps, actor: Actor, orgId: string, input: NewApiKey) {
   const { principal } = actor;
   const scopes = checkScopes(input.scopes, principal);
-  const expiresAt = input.expires_at ? new Date(input.expires_at) : null;
-  // NaN: a date-time the format allows but a clock cannot hold (a leap second, "23:59:60").
-  if (expiresAt && !(expiresAt.getTime() > Date.now())) throw apiKeyErrors.expiryInPast();
-  if (principal.expiresAt !== null && principal.kind !== 'user') {
-    // A key cannot outlive the key that made it.
-    if (!expiresAt || expiresAt.getTime() > principal.expiresAt) {
-      throw apiKeyErrors.expiryBeyondParent(new Date(principal.expiresAt));
-    }
-  }
+  const expiresAt = requestedExpiry(principal, input.expires_at);
   checkRateLimitWithin(principal, input.rate_limit ?? null);
   const key = mintToken('api_key');
   return deps.db.transaction().execute(async (trx) => {
@@ -262,7 +255,7 @@ function apiKeyCache(deps: AppDeps) {
 }
 
 function inUse(deps: AppDeps, principal: Principal | null): Principal | null {
-  if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
+  if (!principal || isExpired(principal)) return null;
   deps.lastUsed.touch('api_keys', principal.credential.id);
   return principal;
 }

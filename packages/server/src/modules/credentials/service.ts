@@ -5,6 +5,7 @@
 import type { JWTPayload } from 'jose';
 import type { Permission } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
+import { isExpired } from '../../http/expiry.ts';
 import type { CredentialResolver, Principal } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
 import { looksOpaque, opaqueTokenKind } from '../../platform/token-format.ts';
@@ -117,20 +118,18 @@ async function enforceRateLimit(deps: AppDeps, principal: Principal): Promise<vo
   if (state.count > limit.max) throw apiKeyErrors.overRateLimit(limit, state.retryAfterSeconds);
 }
 
-const expired = (principal: Principal) => principal.expiresAt !== null && principal.expiresAt <= Date.now();
-
 export function credentialResolver(deps: AppDeps): CredentialResolver {
   return {
     resolveKnown: (token) => {
       const principal = knownPrincipalOfToken(deps, token);
       if (!principal) return principal;
-      if (expired(principal)) return null;
+      if (isExpired(principal)) return null;
       // A rate-limited key counts each request in the database: not something known in advance.
       return principal.rateLimit ? undefined : principal;
     },
     resolve: async (token) => {
       const principal = await principalOfToken(deps, token);
-      if (!principal || expired(principal)) return null;
+      if (!principal || isExpired(principal)) return null;
       await enforceRateLimit(deps, principal);
       return principal;
     },
@@ -235,7 +234,7 @@ export async function introspect(deps: AppDeps, caller: Principal, token: string
     return INACTIVE; // e.g. a refresh token: not something introspection describes
   }
   if (!principal?.role || !visible(principal.orgId, principal.workspaceId)) return INACTIVE;
-  if (expired(principal) || principal.orgStatus !== 'active') return INACTIVE;
+  if (isExpired(principal) || principal.orgStatus !== 'active') return INACTIVE;
   const base = {
     active: true as const,
     scope: scopeOf(principal.permissions),

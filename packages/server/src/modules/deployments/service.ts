@@ -7,6 +7,7 @@ import { type Permission, permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { lockCallingKey } from '../../db/calling-key.ts';
 import type { DeploymentStatus, Executor } from '../../db/schema.ts';
+import { isExpired, requestedExpiry } from '../../http/expiry.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import { type Actor, apiKeyIdOf, type Principal } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
@@ -72,7 +73,7 @@ function deployTokenCache(deps: AppDeps) {
 }
 
 function inUse(deps: AppDeps, principal: Principal | null): Principal | null {
-  if (!principal || (principal.expiresAt !== null && principal.expiresAt <= Date.now())) return null;
+  if (!principal || isExpired(principal)) return null;
   deps.lastUsed.touch('deploy_tokens', principal.credential.id);
   return principal;
 }
@@ -146,21 +147,6 @@ export function presentDeployToken(row: DeployTokenRow) {
   };
 }
 
-/** A real future moment (not NaN such as a leap second "23:59:60", not past year 9999), or null. */
-function expiryOf(principal: Principal, value: string | undefined): Date | null {
-  const expiresAt = value === undefined ? null : new Date(value);
-  if (expiresAt && !(expiresAt.getTime() > Date.now() && expiresAt.getUTCFullYear() <= 9999)) {
-    throw deploymentErrors.expiryInPast();
-  }
-  // Made through an expiring API key: the token cannot outlive the key.
-  if (principal.kind !== 'user' && principal.expiresAt !== null) {
-    if (!expiresAt || expiresAt.getTime() > principal.expiresAt) {
-      throw deploymentErrors.expiryBeyondParent(new Date(principal.expiresAt));
-    }
-  }
-  return expiresAt;
-}
-
 /** Mints an `fl_deploy_` token for the environment: the secret is returned this once, stored as SHA-256. */
 export async function createDeployToken(
   deps: AppDeps,
@@ -168,7 +154,7 @@ export async function createDeployToken(
   scope: EnvironmentScope,
   input: NewDeployToken,
 ) {
-  const expiresAt = expiryOf(actor.principal, input.expires_at);
+  const expiresAt = requestedExpiry(actor.principal, input.expires_at);
   const token = mintToken('deploy_token');
   return deps.db.transaction().execute(async (trx) => {
     await lockCallingKey(trx, scope.orgId, actor.principal);

@@ -4,6 +4,7 @@
 import type { AppDeps } from '../../app-deps.ts';
 import { lockCallingKey } from '../../db/calling-key.ts';
 import type { Executor } from '../../db/schema.ts';
+import { callerExpiry } from '../../http/expiry.ts';
 import { type Page, toPage } from '../../http/pagination.ts';
 import { type Actor, apiKeyIdOf } from '../../http/principal.ts';
 import { sha256Hex } from '../../platform/crypto.ts';
@@ -246,7 +247,10 @@ export async function mintServiceToken(
       claims: claimsJson,
       created_by_user_id: actor.principal.userId,
       created_by_api_key_id: apiKeyIdOf(actor.principal),
-      expires_at: new Date(Date.now() + ttlMinutes * 60_000),
+      // Minted with an expiring key: the token stops no later than the key (its expiry does not cascade).
+      expires_at: new Date(
+        Math.min(Date.now() + ttlMinutes * 60_000, callerExpiry(actor.principal) ?? Infinity),
+      ),
     });
     await recordAudit(trx, orgId, auditActorOf(actor), {
       action: 'service_token.minted',
