@@ -188,10 +188,19 @@ async function discoverIds(tenant: Tenant, exclude: Set<string>) {
     if (list.status === 200 && Array.isArray(list.body?.data)) {
       id = (list.body.data as Record<string, unknown>[]).map(pick).find(Boolean);
     }
-    const create = operations.find((op) => op.method === 'POST' && op.path === collection);
+    // Created by POST on the collection, or on an action under it with no further ids (seed 003's
+    // `…/service-tokens/mint`).
+    const create =
+      operations.find((op) => op.method === 'POST' && op.path === collection) ??
+      operations.find(
+        (op) =>
+          op.method === 'POST' &&
+          op.path.startsWith(`${collection}/`) &&
+          !op.path.slice(collection.length).includes('{'),
+      );
     if (!id && create) {
       const body = create.body ? validBody(create, tenant, {}) : undefined;
-      const created = await server.request('POST', fill(collection), { token: tenant.token, body });
+      const created = await server.request('POST', fill(create.path), { token: tenant.token, body });
       if (created.status === 201 || created.status === 200) id = pick(created.body);
     }
     if (!id) {

@@ -140,40 +140,33 @@ export const hostedServiceRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> =
 
   // ── service tokens ─────────────────────────────────────────────────────────────────────────
 
-  // The seed's path (…/mint) is canonical; POST on the collection is the same operation, for
-  // clients that create resources the REST way.
-  for (const [path, summary] of [
-    [`${base}/:service_id/service-tokens/mint`, 'Mint a service token (fl_hsl_) for the hosted service'],
-    [`${base}/:service_id/service-tokens`, 'Mint a service token (same as …/service-tokens/mint)'],
-  ] as const) {
-    app.post(
-      path,
-      {
-        config: { auth: 'org', permission: 'mint:service_tokens' },
-        schema: {
-          tags,
-          summary,
-          description: MINT_DESCRIPTION,
-          params: HostedServiceParams,
-          body: MintServiceTokenBody,
-          response: { 201: MintedServiceToken },
-        },
+  app.post(
+    `${base}/:service_id/service-tokens/mint`,
+    {
+      config: { auth: 'org', permission: 'mint:service_tokens' },
+      schema: {
+        tags,
+        summary: 'Mint a service token (fl_hsl_) for the hosted service',
+        description: MINT_DESCRIPTION,
+        params: HostedServiceParams,
+        body: MintServiceTokenBody,
+        response: { 201: MintedServiceToken },
       },
-      async (request, reply) =>
-        reply
-          .code(201)
-          .send(
-            await mintServiceToken(
-              deps,
-              actorOf(request),
-              scopeOf(request),
-              request.params.workspace_id,
-              request.params.service_id,
-              request.body,
-            ),
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(
+          await mintServiceToken(
+            deps,
+            actorOf(request),
+            scopeOf(request),
+            request.params.workspace_id,
+            request.params.service_id,
+            request.body,
           ),
-    );
-  }
+        ),
+  );
 
   app.get(
     `${base}/:service_id/service-tokens`,
