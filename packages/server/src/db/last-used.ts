@@ -7,12 +7,13 @@ import type { Db } from './schema.ts';
 type Table = 'api_keys' | 'deploy_tokens';
 
 export class LastUsedRecorder {
-  private pending: Record<Table, Map<string, Date>> = { api_keys: new Map(), deploy_tokens: new Map() };
+  private pending: Record<Table, Map<string, number>> = { api_keys: new Map(), deploy_tokens: new Map() };
 
   constructor(private readonly db: Db) {}
 
+  /** On the hot path of every request with a key: a number in a map, nothing more. */
   touch(table: Table, id: string): void {
-    this.pending[table].set(id, new Date());
+    this.pending[table].set(id, Date.now());
   }
 
   async flush(): Promise<void> {
@@ -21,7 +22,7 @@ export class LastUsedRecorder {
       if (batch.size === 0) continue;
       this.pending[table] = new Map();
       const ids = [...batch.keys()];
-      const times = ids.map((id) => (batch.get(id) as Date).toISOString());
+      const times = ids.map((id) => new Date(batch.get(id) as number).toISOString());
       await sql`
         UPDATE ${sql.table(table)} AS t
         SET last_used_at = greatest(t.last_used_at, v.used_at)
