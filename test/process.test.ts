@@ -86,7 +86,10 @@ describe('the server process', () => {
     });
     await new Promise((r) => setTimeout(r, 5));
     first.child.kill('SIGTERM');
-    expect((await inFlight).status).toBe(200);
+    const answered = await inFlight;
+    expect(answered.status).toBe(200);
+    // …and ends its keep-alive connection, so shutdown does not wait on the client's socket.
+    expect(answered.headers.get('connection')).toBe('close');
     expect(await first.exited, first.output().slice(-1500)).toBe(0);
     expect(first.output()).toContain('shutting down');
 

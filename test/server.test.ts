@@ -35,9 +35,24 @@ describe('health and readiness', () => {
     const response = await server.request('GET', '/metrics');
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
-    expect(response.text).toContain('orgplane_http_request_duration_seconds_bucket');
-    expect(response.text).toContain('route="/api/v1/orgs/:org_id/workspaces"');
+    const series = 'method="GET",route="/api/v1/orgs/:org_id/workspaces",status_code="200"';
+    expect(response.text).toContain(`# TYPE orgplane_http_request_duration_seconds histogram`);
+    expect(response.text).toContain(`orgplane_http_request_duration_seconds_count{${series}} 1\n`);
+    expect(response.text).toContain(`orgplane_http_request_duration_seconds_bucket{${series},le="+Inf"} 1\n`);
+    expect(response.text).toContain(`orgplane_http_request_duration_seconds_bucket{${series},le="5"} 1\n`);
+    const sum = response.text
+      .split('\n')
+      .find((line) => line.startsWith(`orgplane_http_request_duration_seconds_sum{${series}} `));
+    expect(Number(sum?.split(' ')[1])).toBeGreaterThan(0);
     expect(response.text).not.toContain(user.orgId);
+    // A path that matches no route is counted under one label value, whatever the path was.
+    await server.request('GET', `/no/such/${user.orgId}`);
+    const after = (await server.request('GET', '/metrics')).text;
+    expect(after).toContain(
+      'orgplane_http_request_duration_seconds_count{method="GET",route="unmatched",status_code="404"} 1\n',
+    );
+    expect(after).not.toContain(user.orgId);
+    expect(after).toContain(`orgplane_http_request_duration_seconds_count{${series}} 1\n`);
     expect(response.text).toContain('orgplane_process_cpu_user_seconds_total');
   });
 
@@ -217,6 +232,16 @@ describe('logs', () => {
       expect(text).not.toContain(secret);
     }
     expect(text).toContain('limit=5&token=[redacted]');
+    // One access line per request (not Fastify's two), with what an operator looks for.
+    const lines = logLines.map((line) => JSON.parse(line));
+    expect(lines.some((line) => line.msg === 'incoming request')).toBe(false);
+    const refreshLines = lines.filter(
+      (line) => line.msg === 'request completed' && line.req?.url === '/api/v1/auth/refresh',
+    );
+    expect(refreshLines).toHaveLength(1);
+    expect(refreshLines[0]).toMatchObject({ req: { method: 'POST' }, res: { statusCode: 200 } });
+    expect(refreshLines[0].responseTime).toBeGreaterThan(0);
+    expect(typeof refreshLines[0].reqId).toBe('string');
   });
 });
 

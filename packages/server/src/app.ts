@@ -21,7 +21,7 @@ import { hostedServiceRoutes } from './modules/hosted-services/routes.ts';
 import { memberRoutes } from './modules/members/routes.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
-import { LazyRequestLogger, loggerOptions } from './platform/logger.ts';
+import { AccessLogController, LazyRequestLogger, loggerOptions } from './platform/logger.ts';
 
 export interface BuildOptions {
   /** false silences logs (tests). Default: JSON logs at config.logLevel. */
@@ -58,6 +58,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
     },
     routerOptions: { ignoreTrailingSlash: true },
+    logController: new AccessLogController(),
     frameworkErrors: frameworkErrorProblem,
     // A route with its own log level gets a real child at once, and so does the no-op logger of
     // `logger: false` (its child is itself); every other request a lazy one.
@@ -84,7 +85,8 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   // JSON only: a text/plain body is a client mistake (415), not a string to validate.
   app.removeContentTypeParser('text/plain');
   registerValidation(app);
-  registerProblemHandlers(app);
+  const metrics = registerMetrics(app);
+  registerProblemHandlers(app, { onNotFound: metrics.observeUnmatched });
   // Graceful shutdown: requests in flight when close() starts get their answer with
   // `Connection: close`, so their keep-alive sockets end with them and close() need not wait.
   let closing = false;
@@ -96,10 +98,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
     done(null, payload);
   });
   registerGuard(app, credentialResolver(deps));
-  const metrics = registerMetrics(app);
   await registerOpenApi(app, deps.config.publicUrl);
 
-  await app.register(healthRoutes, { deps, metrics });
+  await app.register(healthRoutes, { deps, metrics: metrics.registry });
   await app.register(authRoutes, { deps });
   await app.register(orgRoutes, { deps });
   await app.register(memberRoutes, { deps });

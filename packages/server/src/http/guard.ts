@@ -8,7 +8,7 @@
 // Which kinds of credential a route takes (`allow`) defaults to user sessions on user-level routes
 // and to user sessions and API keys on org routes; deploy tokens only reach routes that list them.
 // A credential restricted to a workspace or an environment reaches only routes under it.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Permission } from '../access/permissions.ts';
 import { isUuid } from '../platform/ids.ts';
 import type { Actor, CredentialResolver, Principal, PrincipalKind } from './principal.ts';
@@ -92,33 +92,44 @@ function enforceRestrictions(
   }
 }
 
+type RouteConfig = FastifyContextConfig;
+type GuardHook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
 export function registerGuard(app: FastifyInstance, resolver: CredentialResolver): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('orgId', null);
 
   // Default deny, at start-up: a route that forgets to say who may call it is a bug, not a public
   // route. Only the API docs (a plugin's static pages) are exempt.
+  //
+  // Each guarded route gets its own preValidation hook holding its config: public routes run no
+  // guard at all, and no request pays for `request.routeOptions` (Fastify builds that object
+  // anew on every access).
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) return;
-    const config = (route.config ?? {}) as { auth?: AuthMode; permission?: Permission };
+    const config = (route.config ?? {}) as RouteConfig;
     if (!config.auth) throw new Error(`route ${route.method} ${route.url} must declare config.auth`);
     if (config.auth === 'org' && !config.permission) {
       throw new Error(`route ${route.method} ${route.url} must declare the permission it needs`);
     }
+    if (config.auth === 'public') return;
+    const own = route.preValidation;
+    route.preValidation = [guardHook(resolver, config), ...(own ? (Array.isArray(own) ? own : [own]) : [])];
   });
+}
 
-  // Callback style, not async: a credential already verified on this node is authorised
-  // synchronously, without a promise per request (the hot path of every authenticated route).
-  app.addHook('preValidation', (request, _reply, done) => {
-    const mode = request.routeOptions.config.auth;
-    if (mode === undefined || mode === 'public') return done();
+// Callback style, not async: a credential already verified on this node is authorised
+// synchronously, without a promise per request (the hot path of every authenticated route).
+function guardHook(resolver: CredentialResolver, config: RouteConfig): GuardHook {
+  const mode = config.auth as Exclude<AuthMode, 'public'>;
+  return (request, _reply, done) => {
     let credential: string | null;
     try {
       credential = credentialOf(request);
       if (!credential) throw problems.unauthorized();
       const known = resolver.resolveKnown(credential);
       if (known !== undefined) {
-        authorize(request, mode, known);
+        authorize(request, mode, config, known);
         return done();
       }
     } catch (error) {
@@ -127,7 +138,7 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
     resolver.resolve(credential).then(
       (principal) => {
         try {
-          authorize(request, mode, principal);
+          authorize(request, mode, config, principal);
         } catch (error) {
           return done(error as Error);
         }
@@ -135,12 +146,16 @@ export function registerGuard(app: FastifyInstance, resolver: CredentialResolver
       },
       (error: Error) => done(error),
     );
-  });
+  };
 }
 
 /** Everything the route's config demands of the resolved principal; throws the problem otherwise. */
-function authorize(request: FastifyRequest, mode: AuthMode, principal: Principal | null): void {
-  const config = request.routeOptions.config;
+function authorize(
+  request: FastifyRequest,
+  mode: Exclude<AuthMode, 'public'>,
+  config: RouteConfig,
+  principal: Principal | null,
+): void {
   if (!principal)
     throw problems.unauthorized('The credential is invalid, expired or revoked.', 'invalid_credential');
   request.principal = principal;

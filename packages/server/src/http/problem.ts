@@ -153,7 +153,10 @@ export function frameworkErrorProblem(
   return sendProblem(reply, body, { 'x-request-id': request.id, 'cache-control': 'no-store' });
 }
 
-export function registerProblemHandlers(app: FastifyInstance): void {
+export function registerProblemHandlers(
+  app: FastifyInstance,
+  hooks: { onNotFound?: (request: FastifyRequest, reply: FastifyReply) => void } = {},
+): void {
   app.setErrorHandler(
     (error: FastifyError & { validation?: AjvIssue[]; validationContext?: string }, request, reply) => {
       const requestId = request.id;
@@ -189,8 +192,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     },
   );
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    hooks.onNotFound?.(request, reply);
+    return sendProblem(
       reply,
       problemBody(
         404,
@@ -198,8 +202,8 @@ export function registerProblemHandlers(app: FastifyInstance): void {
         `No route ${request.method} ${request.url.split('?')[0]}.`,
         request.id,
       ),
-    ),
-  );
+    );
+  });
 }
 
 function describe(errors: FieldError[]): string {

@@ -55,6 +55,19 @@ export function opaqueTokenKind(token: string): OpaqueTokenKind | null {
   return null;
 }
 
+/**
+ * The kind a token's prefix and length claim, checking neither its characters nor its checksum:
+ * enough to look it up among the tokens this node has already verified, where a hit (by SHA-256)
+ * proves it genuine. Anything else must go through `opaqueTokenKind` before a database lookup.
+ */
+export function claimedTokenKind(token: string): OpaqueTokenKind | null {
+  for (const [kind, prefix] of PREFIXES) {
+    if (token.startsWith(prefix))
+      return token.length === prefix.length + RANDOM_LENGTH + CHECKSUM_LENGTH ? kind : null;
+  }
+  return null;
+}
+
 /** Whether the string claims to be one of our opaque tokens (has a known prefix), valid or not. */
 export function looksOpaque(token: string): boolean {
   return token.startsWith('fl_');

@@ -97,9 +97,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       schema: { tags, summary: 'Describe the calling credential', response: { 200: WhoamiResponse } },
     },
     // Sent as prepared JSON text: the hot path of every integration's credential check.
-    async (request, reply) =>
-      // (A string is sent as is; the schema above still documents the shape whoamiJson produces.)
-      reply.type('application/json; charset=utf-8').send(whoamiJson(actorOf(request).principal) as never),
+    // Not async: no promise per request. (A string is sent as is; the schema above still documents
+    // the shape whoamiJson produces.)
+    (request, reply) => {
+      reply.type('application/json; charset=utf-8').send(whoamiJson(actorOf(request).principal) as never);
+    },
   );
 
   app.get(
