@@ -7,13 +7,7 @@
 // Histogram validates and hashes the label set on every observation). prom-client still owns the
 // registry and the text format; this metric only hands it its values when scraped. A request that
 // matches no route runs no route's hooks: the not-found handler reports it, as `unmatched`.
-import type {
-  FastifyBaseLogger,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  onResponseHookHandler,
-} from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onResponseHookHandler } from 'fastify';
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
