@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import type { AppDeps } from './app-deps.ts';
+import { closeConnectionsOnShutdown } from './http/graceful-close.ts';
 import { registerGuard } from './http/guard.ts';
 import { registerMetrics } from './http/metrics.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -68,7 +69,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
         : (new LazyRequestLogger(logger as unknown as Logger, bindings) as unknown as typeof logger),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  const noteInFlight = closeConnectionsOnShutdown(app);
   app.addHook('onRequest', (request, reply, done) => {
+    noteInFlight(request, reply);
     // Many clients send `Content-Type: application/json` on body-less requests (DELETE, archive):
     // there is nothing to parse, so do not fail them as empty JSON.
     const length = request.headers['content-length'];
@@ -87,16 +90,6 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   registerValidation(app);
   const metrics = registerMetrics(app);
   registerProblemHandlers(app, { onNotFound: metrics.observeUnmatched });
-  // Graceful shutdown: requests in flight when close() starts get their answer with
-  // `Connection: close`, so their keep-alive sockets end with them and close() need not wait.
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
   registerGuard(app, credentialResolver(deps));
   await registerOpenApi(app, deps.config.publicUrl);
 
