@@ -7,6 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type ChangeFeed, InProcessChangeFeed, PostgresChangeFeed } from '../platform/change-feed.ts';
 import { migrate, pendingMigrations, type ScriptRunner } from './migrate.ts';
+import { openPgliteClient } from './pglite.ts';
 import type { Database, Db } from './schema.ts';
 
 export interface DatabaseOptions {
@@ -103,11 +104,7 @@ function isRunning(pid: number): boolean {
 }
 
 async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
-  // Loaded only when used: importing PGlite costs ~55 MB of memory a PostgreSQL node does not need.
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('kysely-pglite-dialect'),
-  ]);
+  const { PGliteDialect } = await import('kysely-pglite-dialect');
   let client: PGlite;
   let unlock = () => {};
   if (dataDir) {
@@ -115,13 +112,13 @@ async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     unlock = lockDataDir(dataDir);
     try {
-      client = await PGlite.create(dir);
+      client = await openPgliteClient(dir);
     } catch (error) {
       unlock();
       throw error;
     }
   } else {
-    client = await PGlite.create();
+    client = await openPgliteClient(null);
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   const runner: ScriptRunner = {
