@@ -13,13 +13,17 @@ import { registerValidation } from './http/validation.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
+import { cliLoginRoutes } from './modules/cli-login/routes.ts';
 import { credentialRoutes } from './modules/credentials/routes.ts';
 import { credentialResolver } from './modules/credentials/service.ts';
 import { deploymentRoutes } from './modules/deployments/routes.ts';
 import { environmentRoutes } from './modules/environments/routes.ts';
 import { healthRoutes } from './modules/health/routes.ts';
 import { hostedServiceRoutes } from './modules/hosted-services/routes.ts';
+import { meRoutes } from './modules/me/routes.ts';
 import { memberRoutes } from './modules/members/routes.ts';
+import { oauthRoutes } from './modules/oauth/routes.ts';
+import { oauthClientRoutes } from './modules/oauth-clients/routes.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
 import { AccessLogController, LazyRequestLogger, loggerOptions } from './platform/logger.ts';
@@ -104,5 +108,9 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   await app.register(credentialRoutes, { deps });
   await app.register(hostedServiceRoutes, { deps });
   await app.register(deploymentRoutes, { deps });
+  await app.register(meRoutes, { deps });
+  await app.register(cliLoginRoutes, { deps });
+  await app.register(oauthClientRoutes, { deps });
+  await app.register(oauthRoutes, { deps });
   return app;
 }

@@ -39,11 +39,12 @@ describe('loadConfig defaults (API.md)', () => {
     expect(loadConfig({ PORT: '9000' }).publicUrl).toBe('http://localhost:9000');
   });
 
-  it('throttles logins 10/15 min per account, 100/15 min per IP, signups 30/hour per IP', () => {
+  it('throttles logins 10/15 min per account, 100/15 min per IP, signups 30/hour per IP, CLI logins 30/10 min per IP', () => {
     expect(config.rateLimits).toEqual({
       loginFailuresPerAccount: { max: 10, windowSeconds: 900 },
       loginFailuresPerIp: { max: 100, windowSeconds: 900 },
       signupPerIp: { max: 30, windowSeconds: 3600 },
+      cliLoginPerIp: { max: 30, windowSeconds: 600 },
     });
   });
 
@@ -91,6 +92,8 @@ describe('loadConfig reads its variables', () => {
       ORGPLANE_LOGIN_ACCOUNT_LIMIT_WINDOW_SECONDS: '60',
       ORGPLANE_LOGIN_IP_LIMIT_MAX: '50',
       ORGPLANE_SIGNUP_IP_LIMIT_WINDOW_SECONDS: '7200',
+      ORGPLANE_CLI_LOGIN_IP_LIMIT_MAX: '5',
+      ORGPLANE_CLI_LOGIN_IP_LIMIT_WINDOW_SECONDS: '120',
       ORGPLANE_TRUST_PROXY: 'yes',
     });
     expect(config).toMatchObject({
@@ -109,6 +112,7 @@ describe('loadConfig reads its variables', () => {
         loginFailuresPerAccount: { max: 5, windowSeconds: 60 },
         loginFailuresPerIp: { max: 50, windowSeconds: 900 },
         signupPerIp: { max: 30, windowSeconds: 7200 },
+        cliLoginPerIp: { max: 5, windowSeconds: 120 },
       },
       trustProxy: 1,
     });
@@ -168,6 +172,8 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['ORGPLANE_LOGIN_IP_LIMIT_WINDOW_SECONDS', '0'],
     ['ORGPLANE_SIGNUP_IP_LIMIT_MAX', '1.5'],
     ['ORGPLANE_SIGNUP_IP_LIMIT_WINDOW_SECONDS', String(86_400 * 7 + 1)],
+    ['ORGPLANE_CLI_LOGIN_IP_LIMIT_MAX', '0'],
+    ['ORGPLANE_CLI_LOGIN_IP_LIMIT_WINDOW_SECONDS', 'ten minutes'],
     ['ORGPLANE_PUBLIC_URL', 'not a url'],
     ['ORGPLANE_PUBLIC_URL', 'orgplane.example.com'],
   ])('%s=%j', (name, value) => {

@@ -30,6 +30,8 @@ export interface Config {
     loginFailuresPerAccount: RateLimitRule;
     loginFailuresPerIp: RateLimitRule;
     signupPerIp: RateLimitRule;
+    /** CLI login requests created per IP; polls and token redemptions per IP are allowed 20× as many. */
+    cliLoginPerIp: RateLimitRule;
   };
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | null;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
       loginFailuresPerAccount: rule(env, 'ORGPLANE_LOGIN_ACCOUNT_LIMIT', 10, 15 * 60),
       loginFailuresPerIp: rule(env, 'ORGPLANE_LOGIN_IP_LIMIT', 100, 15 * 60),
       signupPerIp: rule(env, 'ORGPLANE_SIGNUP_IP_LIMIT', 30, 3600),
+      cliLoginPerIp: rule(env, 'ORGPLANE_CLI_LOGIN_IP_LIMIT', 30, 600),
     },
     trustProxy: trustProxy(env.ORGPLANE_TRUST_PROXY),
     metricsToken: env.ORGPLANE_METRICS_TOKEN?.trim() || null,

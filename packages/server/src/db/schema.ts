@@ -213,7 +213,57 @@ export interface DeploymentsTable {
   updated_at: DefaultTimestamp;
 }
 
+export interface OauthModelsTable {
+  model: string;
+  id: string;
+  payload: Json;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  client_id: string | null;
+  account_id: string | null;
+  org_id: ColumnType<string | null, string | null | undefined, string | null>;
+  expires_at: NullableTimestamp;
+  consumed_at: NullableTimestamp;
+}
+
+export interface OAuthClientsTable {
+  org_id: string;
+  /** The public `client_id`. */
+  id: string;
+  name: string;
+  description: string | null;
+  type: 'public' | 'confidential';
+  /** Exactly as registered (compared verbatim). */
+  redirect_uris: string[];
+  scopes: string[];
+  /** SHA-256 hex of the `fl_ocs_` secret; null for public clients. */
+  secret_hash: string | null;
+  secret_start: string | null;
+  created_by_user_id: string | null;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CliLoginRequestsTable {
+  id: string;
+  secret_hash: string;
+  token_hash: string | null;
+  /** 'expired' is not stored: a pending or approved request past expires_at is expired. */
+  status: Generated<'pending' | 'approved' | 'consumed'>;
+  client_name: string | null;
+  requested_ip: string | null;
+  requested_user_agent: string | null;
+  approved_by_user_id: string | null;
+  org_id: string | null;
+  created_at: DefaultTimestamp;
+  approved_at: NullableTimestamp;
+  consumed_at: NullableTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
+  cli_login_requests: CliLoginRequestsTable;
   users: UsersTable;
   organizations: OrganizationsTable;
   org_data_keys: OrgDataKeysTable;
@@ -230,6 +280,8 @@ export interface Database {
   service_tokens: ServiceTokensTable;
   deploy_tokens: DeployTokensTable;
   deployments: DeploymentsTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_models: OauthModelsTable;
 }
 
 export type Db = Kysely<Database>;

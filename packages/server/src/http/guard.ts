@@ -26,6 +26,11 @@ declare module 'fastify' {
     platformAdmin?: boolean;
     /** Credential kinds this route accepts (defaults above). */
     allow?: readonly PrincipalKind[];
+    /**
+     * A user-level route an OAuth client may call on the user's behalf (e.g. whoami). Others
+     * (switch-org, the profile, CLI login…) would let an application reach beyond its grant.
+     */
+    delegated?: boolean;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -162,6 +167,12 @@ function authorize(
   if (mode === 'user') {
     const allowed = config.allow ?? USER_ONLY;
     if (!allowed.includes(principal.kind)) refuseKind(principal, allowed);
+    if (principal.oauthClientId && config.delegated !== true) {
+      throw problems.forbidden(
+        'credential_not_allowed',
+        'This route cannot be called with a token issued to an OAuth application; sign in to Orgplane itself.',
+      );
+    }
     // A user outlives their org's status; a key or token does not (it exists only in its org).
     if (principal.kind !== 'user' && principal.orgStatus !== 'active') refuseInactive(principal);
     return;

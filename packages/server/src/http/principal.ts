@@ -28,6 +28,11 @@ export interface Principal {
   expiresAt: number | null;
   /** A per-key limit (API keys created with `rate_limit`), counted on every request. */
   rateLimit: { bucket: string; max: number; windowSeconds: number } | null;
+  /**
+   * Set when a user acts through an OAuth client (a token from the OAuth server): org routes take
+   * it within its scopes; user-level routes only if they say so (`delegated` in the route config).
+   */
+  oauthClientId?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 // Secrets: random bytes from the CSPRNG, encoded base62, stored only as SHA-256 hashes.
-import crypto, { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
@@ -29,6 +29,11 @@ export function sha256Hex(value: string): string {
   return oneShotHash
     ? oneShotHash('sha256', value, 'hex')
     : createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+/** HMAC-SHA256 of `value` under `key`, hex (e.g. a CSRF token bound to one interaction). */
+export function hmacHex(key: Buffer, value: string): string {
+  return createHmac('sha256', key).update(value, 'utf8').digest('hex');
 }
 
 /** Constant-time comparison of two strings (false on different lengths without leaking content). */

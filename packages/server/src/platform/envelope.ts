@@ -1,7 +1,7 @@
 // Envelope encryption (AES-256-GCM). The master key wraps per-org data keys and the platform's
 // signing keys; data keys encrypt tenant secrets. Every ciphertext is bound to where it lives by
 // its additional authenticated data (AAD), so a ciphertext copied into another row or org fails.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -19,6 +19,10 @@ export class MasterKey {
   }
   decrypt(sealed: string, aad: string): Buffer {
     return open(this.key, sealed, aad);
+  }
+  /** A key for one purpose (e.g. signing cookies), derived with HKDF so the master key itself never leaves. */
+  derive(purpose: string, length = 32): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `orgplane:${purpose}`, length));
   }
 }
 

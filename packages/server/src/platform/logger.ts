@@ -16,6 +16,7 @@ export const REDACTED_PATHS = [
   '*.api_key',
   '*.token',
   '*.secret',
+  '*.client_secret',
   '*.cloud_credentials',
 ];
 

@@ -119,6 +119,21 @@ export class SigningKeyring {
     }
   }
 
+  /** The kid of the key signing now ('' before the keys are loaded). */
+  get activeKid(): string {
+    return this.signer?.kid ?? '';
+  }
+
+  /**
+   * The signing key as a private JWK, for the OAuth server (oidc-provider signs its own tokens with
+   * the same key, so one JWKS verifies both); `kid` tells callers when it changed.
+   */
+  activePrivateJwk(): JWK & { kid: string } {
+    if (!this.signer) throw new Error('signing keys are not loaded');
+    const jwk = this.signer.privateKey.export({ format: 'jwk' }) as JWK;
+    return { ...jwk, kid: this.signer.kid, alg: ALG, use: 'sig' };
+  }
+
   jwks(): { keys: JWK[] } {
     return { keys: [...this.verifiers.values()].map((key) => key.publicJwk) };
   }

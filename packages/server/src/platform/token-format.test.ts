@@ -1,6 +1,6 @@
 // The opaque token format: prefix + 43 base62 random characters + a 6-character base62 CRC-32.
 // The checksum must refuse any single-character change (a typo), truncation, extension and garbage
-// before the database is touched, and the three prefixes must never be confused with one another.
+// before the database is touched, and the four prefixes must never be confused with one another.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -17,6 +17,7 @@ const KINDS: ReadonlyArray<readonly [OpaqueTokenKind, string]> = [
   ['api_key', 'fl_'],
   ['service_token', 'fl_hsl_'],
   ['deploy_token', 'fl_deploy_'],
+  ['oauth_client_secret', 'fl_ocs_'],
 ];
 const RANDOM_LENGTH = 43;
 const CHECKSUM_LENGTH = 6;
@@ -137,6 +138,7 @@ describe('opaqueTokenKind', () => {
       'fl_',
       'fl_hsl_',
       'fl_deploy_',
+      'fl_ocs_',
       'fl',
       'f',
       '_',
@@ -147,6 +149,7 @@ describe('opaqueTokenKind', () => {
       `fl_${'_'.repeat(RANDOM_LENGTH + CHECKSUM_LENGTH)}`,
       `fl_hsl_${'z'.repeat(RANDOM_LENGTH + CHECKSUM_LENGTH)}`,
       `fl_deploy_${'9'.repeat(RANDOM_LENGTH + CHECKSUM_LENGTH)}`,
+      `fl_ocs_${'a'.repeat(RANDOM_LENGTH + CHECKSUM_LENGTH)}`,
       `xx_${mintToken('api_key').slice(3)}`,
       'fl_'.repeat(20),
     ]) {
@@ -158,7 +161,7 @@ describe('opaqueTokenKind', () => {
     const bodyChar = fc.constantFrom(...BASE62);
     fc.assert(
       fc.property(
-        fc.constantFrom('fl_', 'fl_hsl_', 'fl_deploy_', ''),
+        fc.constantFrom('fl_', 'fl_hsl_', 'fl_deploy_', 'fl_ocs_', ''),
         fc.oneof(
           fc.string({ unit: bodyChar, minLength: 49, maxLength: 49 }),
           fc.string({ unit: bodyChar, maxLength: 80 }),
@@ -190,6 +193,21 @@ describe('opaqueTokenKind', () => {
       const keyBody = mintToken('api_key').slice('fl_'.length);
       expect(opaqueTokenKind(`fl_hsl_${keyBody}`)).toBeNull();
       expect(opaqueTokenKind(`fl_deploy_${keyBody}`)).toBeNull();
+    }
+  });
+
+  it('does not confuse fl_ocs_ OAuth client secrets with any other kind', () => {
+    for (let i = 0; i < 200; i++) {
+      const secret = mintToken('oauth_client_secret');
+      expect(opaqueTokenKind(secret)).toBe('oauth_client_secret');
+      const secretBody = secret.slice('fl_ocs_'.length);
+      for (const prefix of ['fl_', 'fl_hsl_', 'fl_deploy_']) {
+        expect(opaqueTokenKind(prefix + secretBody)).toBeNull();
+      }
+      for (const kind of ['api_key', 'service_token', 'deploy_token'] as const) {
+        const other = mintToken(kind);
+        expect(opaqueTokenKind(`fl_ocs_${other.slice(prefixOf(kind).length)}`)).toBeNull();
+      }
     }
   });
 });

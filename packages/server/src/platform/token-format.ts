@@ -1,16 +1,18 @@
 // Opaque credentials (seed 003 prefixes): `fl_` API keys, `fl_hsl_` hosted-service tokens,
-// `fl_deploy_` deploy tokens. Each is prefix + base62 of 32 random bytes + a 6-character base62
-// CRC-32 of everything before it. The checksum is not a secret: it lets a typo, a truncated paste or
-// random garbage be refused without touching the database (and lets secret scanners recognise ours).
+// `fl_deploy_` deploy tokens; and `fl_ocs_` OAuth client secrets (never an API credential). Each is
+// prefix + base62 of 32 random bytes + a 6-character base62 CRC-32 of everything before it. The
+// checksum is not a secret: it lets a typo, a truncated paste or random garbage be refused without
+// touching the database (and lets secret scanners recognise ours).
 import { crc32 } from 'node:zlib';
 import { generateSecret } from './crypto.ts';
 
-export type OpaqueTokenKind = 'api_key' | 'service_token' | 'deploy_token';
+export type OpaqueTokenKind = 'api_key' | 'service_token' | 'deploy_token' | 'oauth_client_secret';
 
-// Longest prefix first: `fl_hsl_…` and `fl_deploy_…` also start with `fl_`.
+// Longest prefix first: `fl_hsl_…`, `fl_ocs_…` and `fl_deploy_…` also start with `fl_`.
 const PREFIXES: ReadonlyArray<readonly [OpaqueTokenKind, string]> = [
   ['deploy_token', 'fl_deploy_'],
   ['service_token', 'fl_hsl_'],
+  ['oauth_client_secret', 'fl_ocs_'],
   ['api_key', 'fl_'],
 ];
 const RANDOM_LENGTH = 43; // base62 of 32 bytes

@@ -93,7 +93,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
   app.get(
     '/api/v1/auth/whoami',
     {
-      config: { auth: 'user', allow: ['user', 'api_key', 'deploy_token'] },
+      config: { auth: 'user', allow: ['user', 'api_key', 'deploy_token'], delegated: true },
       schema: { tags, summary: 'Describe the calling credential', response: { 200: WhoamiResponse } },
     },
     // Sent as prepared JSON text: the hot path of every integration's credential check.

@@ -118,6 +118,32 @@ export async function login(
   origin: RequestOrigin,
   input: { email: string; password: string; org_id?: string },
 ): Promise<TokenPair> {
+  const user = await verifyPasswordSignIn(deps, origin, input);
+  return deps.db.transaction().execute(async (trx) => {
+    const orgId = input.org_id ? input.org_id.toLowerCase() : await defaultOrgOf(trx, user.id);
+    const membership = orgId ? await lockMembership(trx, orgId, user.id) : null;
+    if (orgId && !membership) throw authErrors.orgNotFound();
+    const tokens = await startSession(deps, trx, user, { orgId, role: membership?.role ?? null }, null);
+    if (orgId) {
+      await recordAudit(trx, orgId, userActor(origin, user), {
+        action: 'auth.login',
+        targetType: 'user',
+        targetId: user.id,
+      });
+    }
+    return tokens;
+  });
+}
+
+/**
+ * Email and password checked under the login throttles (failed attempts per account and per IP);
+ * the user, or the problem to answer. Shared by the API login and the hosted sign-in page.
+ */
+export async function verifyPasswordSignIn(
+  deps: AppDeps,
+  origin: RequestOrigin,
+  input: { email: string; password: string },
+): Promise<UserRow> {
   const rules = deps.config.rateLimits;
   const accountKey = `login:account:${input.email.trim().toLowerCase()}`;
   const ipKey = `login:ip:${origin.ip}`;
@@ -142,21 +168,7 @@ export async function login(
     throw authErrors.invalidCredentials();
   }
   await Promise.all([deps.limiter.reset(accountKey), deps.limiter.release(ipKey)]);
-
-  return deps.db.transaction().execute(async (trx) => {
-    const orgId = input.org_id ? input.org_id.toLowerCase() : await defaultOrgOf(trx, user.id);
-    const membership = orgId ? await lockMembership(trx, orgId, user.id) : null;
-    if (orgId && !membership) throw authErrors.orgNotFound();
-    const tokens = await startSession(deps, trx, user, { orgId, role: membership?.role ?? null }, null);
-    if (orgId) {
-      await recordAudit(trx, orgId, userActor(origin, user), {
-        action: 'auth.login',
-        targetType: 'user',
-        targetId: user.id,
-      });
-    }
-    return tokens;
-  });
+  return user;
 }
 
 async function auditLoginFailure(deps: AppDeps, origin: RequestOrigin, user: UserRow) {
@@ -401,4 +413,23 @@ export async function sessionPrincipal(deps: AppDeps, claims: JWTPayload): Promi
     if (sessionId) tags.push(`session:${sessionId}`);
     return { value: principal, tags };
   });
+}
+
+// ── sign-ins started by other flows ───────────────────────────────────────────────────────────
+
+/**
+ * A new sign-in for `userId` acting in `orgId` (none when null), inside the caller's transaction:
+ * the same tokens, lifetime and refresh rotation as a password login. Used by flows that have
+ * already established who the user is (the CLI login a signed-in user approved). The membership is
+ * share-locked like a login's; null when the user is no longer a member of `orgId`.
+ */
+export async function startSessionFor(
+  deps: AppDeps,
+  trx: Executor,
+  userId: string,
+  orgId: string | null,
+): Promise<TokenPair | null> {
+  const membership = orgId ? await lockMembership(trx, orgId, userId) : null;
+  if (orgId && !membership) return null;
+  return startSession(deps, trx, { id: userId }, { orgId, role: membership?.role ?? null }, null);
 }

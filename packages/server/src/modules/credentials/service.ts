@@ -14,6 +14,7 @@ import { apiKeyPrincipal, knownApiKeyPrincipal } from '../api-keys/service.ts';
 import { knownSessionPrincipal, sessionPrincipal } from '../auth/service.ts';
 import { deployTokenPrincipal, knownDeployTokenPrincipal } from '../deployments/service.ts';
 import { serviceTokenRecord } from '../hosted-services/service.ts';
+import { isOauthToken, knownOauthPrincipal, oauthPrincipal } from '../oauth/principal.ts';
 import { credentialErrors } from './errors.ts';
 
 const JWT_CACHE = { name: 'verified-jwts', maxEntries: 50_000, maxAgeMs: 24 * 3600_000 };
@@ -93,6 +94,7 @@ function knownPrincipalOfToken(deps: AppDeps, token: string): Principal | null |
   if (!claims) return claims;
   if (typeof claims.jti !== 'string') return undefined;
   if (typeof claims.api_key_id === 'string') return exchangedCache(deps).get(`j:${claims.jti}`);
+  if (isOauthToken(claims)) return knownOauthPrincipal(deps, claims.jti);
   return knownSessionPrincipal(deps, claims.jti);
 }
 
@@ -108,6 +110,7 @@ async function principalOfToken(deps: AppDeps, token: string): Promise<Principal
   const claims = await verifiedClaims(deps, token);
   if (!claims) return null;
   if (typeof claims.api_key_id === 'string') return exchangedPrincipal(deps, claims, claims.api_key_id);
+  if (isOauthToken(claims)) return oauthPrincipal(deps, claims);
   return sessionPrincipal(deps, claims);
 }
 

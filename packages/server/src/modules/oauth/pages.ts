@@ -1,0 +1,138 @@
+// The hosted pages of the OAuth flow (sign-in, consent, errors): server-rendered HTML, every
+// field labelled, every value escaped, no script. Styled plainly; per-org branding comes later.
+import { describeScope } from './scope-descriptions.ts';
+
+export function escapeHtml(value: unknown): string {
+  return String(value ?? '')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;');
+}
+
+/** Headers every hosted page carries: never framed (clickjacking), never cached, no scripts. */
+export const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+  'referrer-policy': 'no-referrer',
+};
+
+const STYLE = `
+  *{box-sizing:border-box}
+  body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;
+    font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1d2330}
+  main{width:100%;max-width:26rem;margin:1.5rem;padding:2rem;background:#fff;border-radius:12px;
+    box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06)}
+  h1{font-size:1.35rem;margin:0 0 .25rem} p.lead{margin:0 0 1.5rem;color:#5b6270}
+  label{display:block;font-weight:600;margin:1rem 0 .35rem}
+  input[type=email],input[type=password],input[type=text],select{width:100%;padding:.6rem .7rem;
+    border:1px solid #c9ced6;border-radius:8px;font:inherit}
+  input:focus,select:focus,button:focus{outline:3px solid #9cc3ff;outline-offset:1px}
+  button{margin-top:1.5rem;width:100%;padding:.7rem;border:0;border-radius:8px;font:inherit;
+    font-weight:600;background:#2457d6;color:#fff;cursor:pointer}
+  button.secondary{background:#eef0f4;color:#1d2330;margin-top:.6rem}
+  .error{margin:0 0 1rem;padding:.7rem .8rem;border-radius:8px;background:#fdecec;color:#8a1c1c}
+  ul.scopes{padding-left:1.2rem;margin:.5rem 0 0} ul.scopes li{margin:.2rem 0}
+  code{font-size:.85em;background:#f0f2f5;padding:.05rem .3rem;border-radius:4px}
+  footer{margin-top:1.5rem;font-size:.8rem;color:#8a909c;text-align:center}`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · Orgplane</title><style>${STYLE}</style></head>
+<body><main>${body}<footer>Orgplane</footer></main></body></html>`;
+}
+
+function errorBlock(message: string | undefined): string {
+  return message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : '';
+}
+
+export function loginPage(input: {
+  action: string;
+  csrf: string;
+  clientName: string;
+  email?: string;
+  error?: string;
+}): string {
+  return layout(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p class="lead">to continue to <strong>${escapeHtml(input.clientName)}</strong></p>
+${errorBlock(input.error)}
+<form method="post" action="${escapeHtml(input.action)}" autocomplete="on">
+  <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+  <label for="email">Email</label>
+  <input id="email" name="email" type="email" required autocomplete="username" value="${escapeHtml(input.email)}" autofocus>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" required autocomplete="current-password">
+  <button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+export function consentPage(input: {
+  action: string;
+  abortAction: string;
+  csrf: string;
+  clientName: string;
+  clientOrgName: string;
+  scopes: string[];
+  orgs: { id: string; name: string; role: string }[];
+  email: string;
+  error?: string;
+}): string {
+  const orgField =
+    input.orgs.length === 1
+      ? `<input type="hidden" name="org_id" value="${escapeHtml(input.orgs[0]?.id)}">
+  <p>Organization: <strong>${escapeHtml(input.orgs[0]?.name)}</strong> (${escapeHtml(input.orgs[0]?.role)})</p>`
+      : `<label for="org_id">Organization</label>
+  <select id="org_id" name="org_id" required>
+    ${input.orgs.map((org) => `<option value="${escapeHtml(org.id)}">${escapeHtml(org.name)} (${escapeHtml(org.role)})</option>`).join('\n    ')}
+  </select>`;
+  const scopes = input.scopes.length
+    ? `<ul class="scopes">${input.scopes
+        .map((scope) => `<li><code>${escapeHtml(scope)}</code> ${escapeHtml(describeScope(scope))}</li>`)
+        .join('')}</ul>`
+    : '<p>Only to know who you are.</p>';
+  return layout(
+    'Authorize access',
+    `<h1>Authorize ${escapeHtml(input.clientName)}</h1>
+<p class="lead">${escapeHtml(input.clientName)} (registered by ${escapeHtml(input.clientOrgName)}) asks to act as
+<strong>${escapeHtml(input.email)}</strong>:</p>
+${errorBlock(input.error)}
+<form method="post" action="${escapeHtml(input.action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+  ${scopes}
+  ${orgField}
+  <p>It gets no more than your role in that organization allows, and you can withdraw this later.</p>
+  <button type="submit">Allow</button>
+</form>
+<form method="post" action="${escapeHtml(input.abortAction)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+  <button type="submit" class="secondary">Deny</button>
+</form>`,
+  );
+}
+
+export function noOrgPage(clientName: string): string {
+  return layout(
+    'No organization',
+    `<h1>No organization to grant</h1>
+<p>${escapeHtml(clientName)} acts in an organization, and you belong to no active one.</p>`,
+  );
+}
+
+export function errorPage(out: { error: string; error_description?: string }): string {
+  return layout(
+    'Something went wrong',
+    `<h1>This request cannot continue</h1>
+<p class="error" role="alert"><strong>${escapeHtml(out.error)}</strong>${
+      out.error_description ? `: ${escapeHtml(out.error_description)}` : ''
+    }</p>
+<p>Go back to the application and try again. If it keeps happening, tell its developers what this page says.</p>`,
+  );
+}

@@ -1,0 +1,58 @@
+// What the OAuth server reads of our own tables: accounts, orgs, memberships, grants.
+import type { Executor } from '../../db/schema.ts';
+import { isUuid } from '../../platform/ids.ts';
+
+export async function findAccount(db: Executor, userId: string) {
+  if (!isUuid(userId)) return undefined;
+  return db
+    .selectFrom('users')
+    .select(['id', 'email', 'name'])
+    .where('id', '=', userId.toLowerCase())
+    .executeTakeFirst();
+}
+
+export async function findActiveOrg(db: Executor, orgId: string) {
+  return db
+    .selectFrom('organizations')
+    .select(['id', 'name'])
+    .where('id', '=', orgId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+}
+
+/** The active orgs a user belongs to, with their role: the choices on the consent page. */
+export async function membershipsOf(db: Executor, userId: string) {
+  return db
+    .selectFrom('memberships')
+    .innerJoin('organizations', 'organizations.id', 'memberships.org_id')
+    .select(['organizations.id', 'organizations.name', 'memberships.role'])
+    .where('memberships.user_id', '=', userId)
+    .where('organizations.status', '=', 'active')
+    .orderBy('organizations.name')
+    .execute();
+}
+
+/**
+ * The org of a live grant (revocation, replay detection or withdrawn consent delete the grant);
+ * undefined when the grant is gone or has no org yet.
+ */
+export async function grantOrg(db: Executor, grantId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('oauth_models')
+    .select('org_id')
+    .where('model', '=', 'Grant')
+    .where('id', '=', grantId)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', new Date())]))
+    .executeTakeFirst();
+  return row?.org_id ?? undefined;
+}
+
+/** Records the org chosen on the consent page on the grant oidc-provider just saved. */
+export async function setGrantOrg(db: Executor, grantId: string, orgId: string): Promise<void> {
+  await db
+    .updateTable('oauth_models')
+    .set({ org_id: orgId })
+    .where('model', '=', 'Grant')
+    .where('id', '=', grantId)
+    .execute();
+}

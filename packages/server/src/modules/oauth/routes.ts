@@ -1,0 +1,226 @@
+// The OAuth 2.0 / OIDC endpoints (oidc-provider, handed the raw request) and the hosted pages of
+// its interactions (sign-in and consent), in the same Fastify server.
+import formBody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type Provider from 'oidc-provider';
+import { permissionsOf } from '../../access/permissions.ts';
+import type { AppDeps } from '../../app-deps.ts';
+import { originOf } from '../../http/guard.ts';
+import { ProblemError } from '../../http/problem.ts';
+import { hmacHex, safeEqual } from '../../platform/crypto.ts';
+import { verifyPasswordSignIn } from '../auth/service.ts';
+import { CLIENT_ORG } from './adapter.ts';
+import { consentPage, loginPage, noOrgPage, PAGE_HEADERS } from './pages.ts';
+import {
+  API_RESOURCE,
+  apiScopesOf,
+  buildProvider,
+  loadOidcProvider,
+  registeredApiScopes,
+} from './provider.ts';
+import { findAccount, findActiveOrg, membershipsOf, setGrantOrg } from './repo.ts';
+
+/**
+ * Requests that go to oidc-provider as they are: everything under /oauth/ (its endpoints, the
+ * resume and device-flow pages) but the interaction pages below, and discovery. Its JWKS route
+ * (OAUTH_ROUTES.jwks) is ours: the same keys.
+ */
+const PROVIDER_PATHS = ['/oauth/*', '/.well-known/openid-configuration'];
+
+/** One provider per signing key: rebuilt when the key rotates (every node hears the rotation). */
+function providerSource(deps: AppDeps, oidc: Awaited<ReturnType<typeof loadOidcProvider>>) {
+  let current: { kid: string; provider: Provider; handle: ReturnType<Provider['callback']> } | null = null;
+  return () => {
+    const kid = deps.keys.activeKid;
+    if (!current || current.kid !== kid) {
+      const provider = buildProvider(deps, oidc);
+      current = { kid, provider, handle: provider.callback() };
+    }
+    return current;
+  };
+}
+
+export const oauthRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+  const source = providerSource(deps, await loadOidcProvider(app.log));
+  await app.register(async (raw) => providerRoutes(raw, source));
+  await app.register(async (pages) => interactionRoutes(pages, deps, () => source().provider));
+};
+
+async function providerRoutes(app: FastifyInstance, source: ReturnType<typeof providerSource>) {
+  // oidc-provider reads request bodies itself: Fastify must leave the stream alone.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  const handOver = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.hijack();
+    source().handle(request.raw, reply.raw);
+  };
+  for (const path of PROVIDER_PATHS) {
+    app.route({
+      method: ['GET', 'POST', 'OPTIONS'],
+      url: path,
+      config: { auth: 'public' },
+      schema: { hide: true },
+      handler: handOver,
+    });
+  }
+}
+
+interface InteractionParams {
+  uid: string;
+}
+
+function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => Provider) {
+  // The pages post HTML forms; only here are urlencoded bodies accepted.
+  app.register(formBody);
+  const csrfFor = (uid: string) => hmacHex(deps.vault.masterKey.derive('oauth-csrf'), `interaction:${uid}`);
+  const sendPage = (reply: FastifyReply, status: number, html: string) =>
+    reply.code(status).headers(PAGE_HEADERS).send(html);
+
+  const checkCsrf = (request: FastifyRequest<{ Params: InteractionParams }>) => {
+    const given = (request.body as { csrf?: unknown } | undefined)?.csrf;
+    if (typeof given !== 'string' || !safeEqual(given, csrfFor(request.params.uid))) {
+      throw new ProblemError(
+        403,
+        'csrf_failed',
+        'The form expired or did not come from this site; start again.',
+      );
+    }
+  };
+
+  const render = async (
+    request: FastifyRequest<{ Params: InteractionParams }>,
+    reply: FastifyReply,
+    error?: string,
+    email?: string,
+  ) => {
+    const details = await provider().interactionDetails(request.raw, reply.raw);
+    const client = await provider().Client.find(String(details.params.client_id));
+    const clientName = client?.clientName ?? 'an application';
+    const base = `/oauth/interaction/${details.uid}`;
+    const csrf = csrfFor(details.uid);
+    if (details.prompt.name === 'login') {
+      return sendPage(
+        reply,
+        error ? 400 : 200,
+        loginPage({ action: `${base}/login`, csrf, clientName, error, email }),
+      );
+    }
+    const accountId = details.session?.accountId;
+    const account = accountId ? await findAccount(deps.db, accountId) : undefined;
+    const orgs = accountId ? await membershipsOf(deps.db, accountId) : [];
+    if (!account || orgs.length === 0) return sendPage(reply, 403, noOrgPage(clientName));
+    const clientOrg = await findActiveOrg(deps.db, String(client?.[CLIENT_ORG] ?? ''));
+    return sendPage(
+      reply,
+      error ? 400 : 200,
+      consentPage({
+        action: `${base}/confirm`,
+        abortAction: `${base}/abort`,
+        csrf,
+        clientName,
+        clientOrgName: clientOrg?.name ?? 'another organization',
+        scopes: String(details.params.scope ?? '')
+          .split(' ')
+          .filter(Boolean),
+        orgs,
+        email: account.email,
+        error,
+      }),
+    );
+  };
+
+  app.get<{ Params: InteractionParams }>(
+    '/oauth/interaction/:uid',
+    { config: { auth: 'public' }, schema: { hide: true } },
+    async (request, reply) => render(request, reply),
+  );
+
+  app.post<{ Params: InteractionParams }>(
+    '/oauth/interaction/:uid/login',
+    { config: { auth: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      checkCsrf(request);
+      const body = request.body as { email?: unknown; password?: unknown };
+      const email = typeof body.email === 'string' ? body.email : '';
+      const password = typeof body.password === 'string' ? body.password : '';
+      let userId: string;
+      try {
+        userId = (await verifyPasswordSignIn(deps, originOf(request), { email, password })).id;
+      } catch (error) {
+        if (error instanceof ProblemError && error.status < 500) {
+          if (error.extra.headers) reply.headers(error.extra.headers);
+          return render(request, reply, error.detail, email);
+        }
+        throw error;
+      }
+      reply.hijack();
+      await provider().interactionFinished(
+        request.raw,
+        reply.raw,
+        { login: { accountId: userId } },
+        { mergeWithLastSubmission: false },
+      );
+    },
+  );
+
+  app.post<{ Params: InteractionParams }>(
+    '/oauth/interaction/:uid/confirm',
+    { config: { auth: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      checkCsrf(request);
+      const details = await provider().interactionDetails(request.raw, reply.raw);
+      const accountId = details.session?.accountId;
+      if (details.prompt.name !== 'consent' || !accountId) return render(request, reply);
+      const orgId = String((request.body as { org_id?: unknown }).org_id ?? '').toLowerCase();
+      const membership = (await membershipsOf(deps.db, accountId)).find((org) => org.id === orgId);
+      if (!membership) return render(request, reply, 'Choose one of your organizations.');
+      // A user grants no more than their role holds in the chosen org (checked again at every use).
+      const roleAllows = permissionsOf(membership.role);
+      const client = await provider().Client.find(String(details.params.client_id));
+      const registered = new Set(registeredApiScopes(client));
+      const granted = apiScopesOf(String(details.params.scope ?? '')).filter(
+        (scope) => registered.has(scope) && roleAllows.has(scope as never),
+      );
+      const { Grant } = provider();
+      const grant =
+        (details.grantId ? await Grant.find(details.grantId) : undefined) ??
+        new Grant({ accountId, clientId: String(details.params.client_id) });
+      const promptDetails = details.prompt.details as {
+        missingOIDCScope?: string[];
+        missingOIDCClaims?: string[];
+      };
+      if (promptDetails.missingOIDCScope) grant.addOIDCScope(promptDetails.missingOIDCScope.join(' '));
+      if (promptDetails.missingOIDCClaims) grant.addOIDCClaims(promptDetails.missingOIDCClaims);
+      grant.addResourceScope(API_RESOURCE, granted.join(' '));
+      // What the user cannot grant is recorded as refused, so it is not asked again.
+      const refused = apiScopesOf(String(details.params.scope ?? '')).filter(
+        (scope) => !granted.includes(scope),
+      );
+      if (refused.length) grant.rejectResourceScope(API_RESOURCE, refused.join(' '));
+      const grantId = await grant.save();
+      await setGrantOrg(deps.db, grantId, orgId);
+      reply.hijack();
+      await provider().interactionFinished(
+        request.raw,
+        reply.raw,
+        { consent: { grantId } },
+        { mergeWithLastSubmission: true },
+      );
+    },
+  );
+
+  app.post<{ Params: InteractionParams }>(
+    '/oauth/interaction/:uid/abort',
+    { config: { auth: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      checkCsrf(request);
+      reply.hijack();
+      await provider().interactionFinished(
+        request.raw,
+        reply.raw,
+        { error: 'access_denied', error_description: 'The user denied the request.' },
+        { mergeWithLastSubmission: false },
+      );
+    },
+  );
+}
