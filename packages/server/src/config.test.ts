@@ -45,6 +45,7 @@ describe('loadConfig defaults (API.md)', () => {
       loginFailuresPerIp: { max: 100, windowSeconds: 900 },
       signupPerIp: { max: 30, windowSeconds: 3600 },
       cliLoginPerIp: { max: 30, windowSeconds: 600 },
+      deviceCodePerIp: { max: 30, windowSeconds: 600 },
     });
   });
 
@@ -94,6 +95,7 @@ describe('loadConfig reads its variables', () => {
       ORGPLANE_SIGNUP_IP_LIMIT_WINDOW_SECONDS: '7200',
       ORGPLANE_CLI_LOGIN_IP_LIMIT_MAX: '5',
       ORGPLANE_CLI_LOGIN_IP_LIMIT_WINDOW_SECONDS: '120',
+      ORGPLANE_DEVICE_CODE_IP_LIMIT_MAX: '7',
       ORGPLANE_TRUST_PROXY: 'yes',
     });
     expect(config).toMatchObject({
@@ -113,6 +115,7 @@ describe('loadConfig reads its variables', () => {
         loginFailuresPerIp: { max: 50, windowSeconds: 900 },
         signupPerIp: { max: 30, windowSeconds: 7200 },
         cliLoginPerIp: { max: 5, windowSeconds: 120 },
+        deviceCodePerIp: { max: 7, windowSeconds: 600 },
       },
       trustProxy: 1,
     });
@@ -174,6 +177,7 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['ORGPLANE_SIGNUP_IP_LIMIT_WINDOW_SECONDS', String(86_400 * 7 + 1)],
     ['ORGPLANE_CLI_LOGIN_IP_LIMIT_MAX', '0'],
     ['ORGPLANE_CLI_LOGIN_IP_LIMIT_WINDOW_SECONDS', 'ten minutes'],
+    ['ORGPLANE_DEVICE_CODE_IP_LIMIT_MAX', '-1'],
     ['ORGPLANE_PUBLIC_URL', 'not a url'],
     ['ORGPLANE_PUBLIC_URL', 'orgplane.example.com'],
   ])('%s=%j', (name, value) => {

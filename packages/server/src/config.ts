@@ -32,6 +32,8 @@ export interface Config {
     signupPerIp: RateLimitRule;
     /** CLI login requests created per IP; polls and token redemptions per IP are allowed 20× as many. */
     cliLoginPerIp: RateLimitRule;
+    /** Device-flow user codes entered per client IP (RFC 8628 §5.1: user codes are guessable). */
+    deviceCodePerIp: RateLimitRule;
   };
   /** When set, GET /metrics requires `Authorization: Bearer <this>`. */
   metricsToken: string | null;
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): Config {
       loginFailuresPerIp: rule(env, 'ORGPLANE_LOGIN_IP_LIMIT', 100, 15 * 60),
       signupPerIp: rule(env, 'ORGPLANE_SIGNUP_IP_LIMIT', 30, 3600),
       cliLoginPerIp: rule(env, 'ORGPLANE_CLI_LOGIN_IP_LIMIT', 30, 600),
+      deviceCodePerIp: rule(env, 'ORGPLANE_DEVICE_CODE_IP_LIMIT', 30, 600),
     },
     trustProxy: trustProxy(env.ORGPLANE_TRUST_PROXY),
     metricsToken: env.ORGPLANE_METRICS_TOKEN?.trim() || null,

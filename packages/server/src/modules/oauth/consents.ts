@@ -1,8 +1,9 @@
 // The applications a user has authorized (their OAuth grants), listed and withdrawn from the
 // profile. Withdrawing deletes the grant and everything issued under it; the database announces
 // it (`grant:<id>`), so its access tokens stop on every node at once.
-import { type Static, Type } from '@sinclair/typebox';
+
 import type { FastifyInstance } from 'fastify';
+import { type Static, Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
 import { actorOf } from '../../http/guard.ts';
 import { problems } from '../../http/problem.ts';
@@ -53,7 +54,14 @@ export function consentRoutes(app: FastifyInstance, deps: AppDeps) {
         .selectFrom('oauth_models as g')
         .innerJoin('oauth_clients as c', 'c.id', 'g.client_id')
         .leftJoin('organizations as o', 'o.id', 'g.org_id')
-        .select(['g.id', 'g.payload', 'g.org_id', 'c.id as client_id', 'c.name as client_name', 'o.name as org_name'])
+        .select([
+          'g.id',
+          'g.payload',
+          'g.org_id',
+          'c.id as client_id',
+          'c.name as client_name',
+          'o.name as org_name',
+        ])
         .where('g.model', '=', 'Grant')
         .where('g.account_id', '=', userId)
         .where((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', new Date())]))
@@ -61,7 +69,9 @@ export function consentRoutes(app: FastifyInstance, deps: AppDeps) {
         .execute();
       return {
         data: rows.map((row) => {
-          const payload = (typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload) as GrantPayload;
+          const payload = (
+            typeof row.payload === 'string' ? JSON.parse(row.payload) : row.payload
+          ) as GrantPayload;
           const scopes = [
             ...(payload.openid?.scope?.split(' ') ?? []),
             ...Object.values(payload.resources ?? {}).flatMap((scope) => scope.split(' ')),
@@ -94,7 +104,7 @@ export function consentRoutes(app: FastifyInstance, deps: AppDeps) {
     },
     async (request, reply) => {
       const userId = actorOf(request).principal.userId;
-      const grantId = request.params.grant_id;
+      const grantId = (request.params as Static<typeof ConsentParams>).grant_id;
       const removed = await deps.db.transaction().execute(async (trx) => {
         const grant = await trx
           .deleteFrom('oauth_models')

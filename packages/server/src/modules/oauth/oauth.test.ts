@@ -92,14 +92,13 @@ class Browser {
 
   /** Submits the page's form whose action ends with `suffix`, with its hidden fields plus `fields`. */
   async submit(page: string, suffix: string, fields: Record<string, string> = {}) {
-    const forms = [...page.matchAll(/<form method="post" action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
+    const forms = [...page.matchAll(/<form[^>]*\saction="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
     const form = forms.find((match) => match[1]?.endsWith(suffix));
     if (!form) throw new Error(`no form ending with ${suffix} in:\n${page}`);
     const hidden = Object.fromEntries(
-      [...(form[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [
-        m[1],
-        m[2],
-      ]),
+      [...(form[2] ?? '').matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\s*\/?>/g)].map(
+        (m) => [m[1], m[2]],
+      ),
     );
     return this.go(String(form[1]).replaceAll('&amp;', '&'), {
       method: 'POST',
@@ -411,6 +410,126 @@ describe('OAuth 2.0 authorization code + PKCE, with openid-client', () => {
     });
     expect(wrong.status).toBe(400);
     expect(wrong.page).toContain('role="alert"');
+  });
+});
+
+describe('device authorization grant (RFC 8628)', () => {
+  it('a device gets tokens once the user enters its code, signs in and consents', async () => {
+    const owner = await newUser(server, 'device-owner');
+    const client = await registerClient(owner, { type: 'public' });
+    const config = await relyingParty(client);
+    const device = await oidc.initiateDeviceAuthorization(config, {
+      scope: 'openid offline_access read:org',
+    });
+    expect(device.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    expect(device.verification_uri).toBe(`${ISSUER}/oauth/device`);
+    expect(device.expires_in).toBeLessThanOrEqual(600);
+
+    const browser = new Browser();
+    const input = await browser.go(device.verification_uri);
+    expect(input.status).toBe(200);
+    expect(input.page).toContain('<label for="user_code">');
+    expect(input.headers?.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    let step = await browser.submit(input.page, '/oauth/device', { user_code: device.user_code });
+    expect(step.page).toContain(device.user_code);
+    step = await browser.submit(step.page, '/oauth/device');
+    step = await browser.submit(step.page, '/login', { email: owner.email, password: PASSWORD });
+    step = await browser.submit(step.page, '/confirm');
+    expect(step.page).toContain('You are done');
+
+    const tokens = await oidc.pollDeviceAuthorizationGrant(config, device);
+    const whoami = await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token });
+    expect(whoami.status).toBe(200);
+    expect(whoami.body.organization.id).toBe(owner.orgId);
+    expect(whoami.body.scopes).toEqual(['read:org']);
+  }, 30_000);
+
+  it('a wrong code is refused with a message, and guessing is rate-limited per IP', async () => {
+    const browser = new Browser();
+    const input = await browser.go('/oauth/device');
+    const wrong = await browser.submit(input.page, '/oauth/device', { user_code: 'BCDF-GHJK' });
+    expect(wrong.page).toContain('not valid or has expired');
+    let last = wrong;
+    for (let i = 0; i < 40 && last.status !== 429; i++) {
+      const page = await browser.go('/oauth/device');
+      last = await browser.submit(page.page, '/oauth/device', { user_code: 'BCDF-GHJK' });
+    }
+    expect(last.status).toBe(429);
+    expect(last.headers?.get('retry-after')).toMatch(/^\d+$/);
+  });
+});
+
+describe('consent, remembered and withdrawn by the user', () => {
+  it('lists the applications a user authorized; withdrawing stops their tokens at once', async () => {
+    const owner = await newUser(server, 'consent-owner');
+    const client = await registerClient(owner);
+    const config = await relyingParty(client);
+    const { callback, verifier, state } = await authorize(config, owner);
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+
+    const list = await server.request('GET', '/api/v1/me/oauth-consents', { token: owner.token });
+    expect(list.status).toBe(200);
+    expect(list.body.data).toHaveLength(1);
+    const consent = list.body.data[0];
+    expect(consent).toMatchObject({
+      client_id: client.client_id,
+      client_name: 'Acme Dashboard',
+      org_id: owner.orgId,
+    });
+    expect(consent.scopes).toEqual(expect.arrayContaining(['openid', 'read:org', 'read:workspaces']));
+
+    // Another user cannot see or withdraw it; the application's own token cannot either.
+    const other = await newUser(server, 'consent-other');
+    expect(
+      (await server.request('GET', '/api/v1/me/oauth-consents', { token: other.token })).body.data,
+    ).toEqual([]);
+    const path = `/api/v1/me/oauth-consents/${consent.grant_id}`;
+    expect((await server.request('DELETE', path, { token: other.token })).status).toBe(404);
+    expect((await server.request('DELETE', path, { token: tokens.access_token })).status).toBe(403);
+
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token })).status).toBe(
+      200,
+    );
+    expect((await server.request('DELETE', path, { token: owner.token })).status).toBe(204);
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token })).status).toBe(
+      401,
+    );
+    await expect(oidc.refreshTokenGrant(config, String(tokens.refresh_token))).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect(
+      (await server.request('GET', '/api/v1/me/oauth-consents', { token: owner.token })).body.data,
+    ).toEqual([]);
+    expect((await server.request('DELETE', path, { token: owner.token })).status).toBe(404);
+  });
+
+  it('a client cannot introspect or revoke another client’s tokens, nor use a wrong secret', async () => {
+    const owner = await newUser(server, 'two-clients');
+    const first = await registerClient(owner);
+    const second = await registerClient(owner, { name: 'Other App' });
+    const firstConfig = await relyingParty(first);
+    const secondConfig = await relyingParty(second);
+    const { callback, verifier, state } = await authorize(firstConfig, owner);
+    const tokens = await oidc.authorizationCodeGrant(firstConfig, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect((await oidc.tokenIntrospection(secondConfig, String(tokens.refresh_token))).active).toBe(false);
+    await oidc.tokenRevocation(secondConfig, String(tokens.refresh_token)).catch(() => undefined);
+    expect((await oidc.tokenIntrospection(firstConfig, String(tokens.refresh_token))).active).toBe(true);
+    const impostor = await relyingParty({
+      client_id: first.client_id,
+      client_secret: `${first.client_secret}x`,
+    });
+    const refused = await oidc
+      .refreshTokenGrant(impostor, String(tokens.refresh_token))
+      .catch((error) => error);
+    expect(refused).toBeInstanceOf(oidc.WWWAuthenticateChallengeError);
+    expect(refused.status).toBe(401);
+    expect(refused.cause[0].parameters.error).toBe('invalid_client');
   });
 });
 

@@ -13,9 +13,17 @@ import type { FastifyReply } from 'fastify';
 import type { Configuration, KoaContextWithOIDC, default as Provider } from 'oidc-provider';
 import { isGrantable } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
+import { PAGE_HEADERS } from '../../http/hosted-pages.ts';
 import { safeEqual, sha256Hex } from '../../platform/crypto.ts';
 import { adapterFor, CLIENT_API_SCOPES, CLIENT_ORG, PROTOCOL_SCOPES } from './adapter.ts';
-import { errorPage, PAGE_HEADERS } from './pages.ts';
+import {
+  deviceCodePage,
+  deviceConfirmPage,
+  deviceDonePage,
+  errorPage,
+  logoutPage,
+  signedOutPage,
+} from './pages.ts';
 import { findAccount, grantOrg } from './repo.ts';
 
 /**
@@ -114,11 +122,47 @@ export function buildProvider(deps: AppDeps, oidc: OidcProviderModule): Provider
     features: {
       devInteractions: { enabled: false },
       registration: { enabled: false },
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      // A client revokes and introspects only its own tokens.
+      revocation: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
       userinfo: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
-      deviceFlow: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.set(PAGE_HEADERS);
+          ctx.body = logoutPage(form);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.set(PAGE_HEADERS);
+          ctx.body = signedOutPage();
+        },
+      },
+      deviceFlow: {
+        enabled: true,
+        charset: 'base-20',
+        mask: '****-****',
+        userCodeInputSource: async (ctx, form, _out, error) => {
+          ctx.set(PAGE_HEADERS);
+          ctx.body = deviceCodePage(
+            form,
+            error ? 'That code is not valid or has expired. Check it and try again.' : undefined,
+          );
+        },
+        userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+          ctx.set(PAGE_HEADERS);
+          ctx.body = deviceConfirmPage(form, client.clientName ?? 'An application', userCode);
+        },
+        successSource: async (ctx) => {
+          ctx.set(PAGE_HEADERS);
+          ctx.body = deviceDonePage(ctx.oidc.client?.clientName ?? 'The application');
+        },
+      },
       resourceIndicators: {
         enabled: true,
         // Asked for API scopes: the API. Only protocol scopes: none, so the token is for userinfo.

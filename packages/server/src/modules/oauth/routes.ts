@@ -6,16 +6,19 @@ import type Provider from 'oidc-provider';
 import { permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { originOf } from '../../http/guard.ts';
+import { PAGE_HEADERS } from '../../http/hosted-pages.ts';
 import { ProblemError } from '../../http/problem.ts';
 import { hmacHex, safeEqual } from '../../platform/crypto.ts';
 import { verifyPasswordSignIn } from '../auth/service.ts';
 import { CLIENT_ORG } from './adapter.ts';
-import { consentPage, loginPage, noOrgPage, PAGE_HEADERS } from './pages.ts';
+import { consentRoutes } from './consents.ts';
+import { consentPage, deviceCodePage, loginPage, noOrgPage } from './pages.ts';
 import {
   API_RESOURCE,
   apiScopesOf,
   buildProvider,
   loadOidcProvider,
+  OAUTH_ROUTES,
   registeredApiScopes,
 } from './provider.ts';
 import { findAccount, findActiveOrg, membershipsOf, setGrantOrg } from './repo.ts';
@@ -26,6 +29,7 @@ import { findAccount, findActiveOrg, membershipsOf, setGrantOrg } from './repo.t
  * (OAUTH_ROUTES.jwks) is ours: the same keys.
  */
 const PROVIDER_PATHS = ['/oauth/*', '/.well-known/openid-configuration'];
+const DEVICE_VERIFICATION = OAUTH_ROUTES.code_verification;
 
 /** One provider per signing key: rebuilt when the key rotates (every node hears the rotation). */
 function providerSource(deps: AppDeps, oidc: Awaited<ReturnType<typeof loadOidcProvider>>) {
@@ -42,15 +46,36 @@ function providerSource(deps: AppDeps, oidc: Awaited<ReturnType<typeof loadOidcP
 
 export const oauthRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const source = providerSource(deps, await loadOidcProvider(app.log));
-  await app.register(async (raw) => providerRoutes(raw, source));
+  await app.register(async (raw) => providerRoutes(raw, deps, source));
+  await app.register(async (profile) => consentRoutes(profile, deps));
   await app.register(async (pages) => interactionRoutes(pages, deps, () => source().provider));
 };
 
-async function providerRoutes(app: FastifyInstance, source: ReturnType<typeof providerSource>) {
+async function providerRoutes(
+  app: FastifyInstance,
+  deps: AppDeps,
+  source: ReturnType<typeof providerSource>,
+) {
   // oidc-provider reads request bodies itself: Fastify must leave the stream alone.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
-  const handOver = (request: FastifyRequest, reply: FastifyReply) => {
+  const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
+    // Device-flow user codes are short enough to guess: each IP may enter only so many.
+    if (request.method === 'POST' && request.url.split('?')[0] === DEVICE_VERIFICATION) {
+      const rule = deps.config.rateLimits.deviceCodePerIp;
+      const state = await deps.limiter.hit(`device-code:ip:${request.ip}`, rule);
+      if (state.count > rule.max) {
+        return reply
+          .code(429)
+          .headers({ ...PAGE_HEADERS, 'retry-after': String(state.retryAfterSeconds) })
+          .send(
+            deviceCodePage(
+              '',
+              `Too many codes entered from here. Try again in ${state.retryAfterSeconds} seconds.`,
+            ),
+          );
+      }
+    }
     reply.hijack();
     source().handle(request.raw, reply.raw);
   };
