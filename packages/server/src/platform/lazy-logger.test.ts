@@ -48,3 +48,18 @@ describe('LazyRequestLogger', () => {
     ]);
   });
 });
+
+describe('redaction of database errors', () => {
+  it('leaves out the parameters an embedded-database error carries (they can be secrets or their hashes)', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = await PGlite.create();
+    const error = await db
+      .query('select $1::text, 1 / 0', ['fl_not-a-number-and-a-secret'])
+      .catch((e: unknown) => e);
+    await db.close();
+    const { parent, lines } = capture('error');
+    parent.error({ err: error }, 'unhandled error');
+    expect(JSON.stringify(lines[0])).not.toContain('fl_not-a-number-and-a-secret');
+    expect(lines[0]).toMatchObject({ err: { params: '[redacted]' } });
+  });
+});

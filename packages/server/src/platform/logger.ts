@@ -18,6 +18,9 @@ export const REDACTED_PATHS = [
   '*.secret',
   '*.client_secret',
   '*.cloud_credentials',
+  // Database errors carry the query's parameters, which may include a secret's hash or a secret.
+  'err.parameters',
+  'err.params',
 ];
 
 // Query parameters whose values are credentials (e.g. `?token=` in an invitation link).
