@@ -13,6 +13,7 @@ import { registerValidation } from './http/validation.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { authRoutes } from './modules/auth/routes.ts';
+import { cliLoginPageRoutes } from './modules/cli-login/page-routes.ts';
 import { cliLoginRoutes } from './modules/cli-login/routes.ts';
 import { credentialRoutes } from './modules/credentials/routes.ts';
 import { credentialResolver } from './modules/credentials/service.ts';
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   await app.register(deploymentRoutes, { deps });
   await app.register(meRoutes, { deps });
   await app.register(cliLoginRoutes, { deps });
+  await app.register(cliLoginPageRoutes, { deps });
   await app.register(oauthClientRoutes, { deps });
   await app.register(oauthRoutes, { deps });
   return app;

@@ -1,8 +1,9 @@
 // Request-bound CLI login (seed 003). The CLI opens a request and shows its verification URL; the
 // user, signed in in a browser, checks it (GET) and approves it (POST …/token) — only if their
-// profile allows CLI logins. The CLI then collects one normal sign-in for that user, in the org the
-// approving session acted in: by polling with the request's secret, or by the user pasting the
-// one-time token the approval returned. Whichever comes first consumes the request.
+// profile allows CLI logins. Or the URL's hosted page (page-routes.ts) takes their password and
+// approves in one step, for their default org. The CLI then collects one normal sign-in for that
+// user, in the org the approval was for: by polling with the request's secret, or by the user
+// pasting the one-time token the approval returned. Whichever comes first consumes the request.
 //
 // Secrets (`fl_clr_` request secret, `fl_clt_` one-time token) are ≥ 32 random bytes, stored as
 // SHA-256 only. Every transition is one conditional UPDATE, so concurrent callers cannot both win.
@@ -13,7 +14,8 @@ import type { Actor, RequestOrigin } from '../../http/principal.ts';
 import type { ProblemError } from '../../http/problem.ts';
 import { generateSecret, safeEqual, sha256Hex } from '../../platform/crypto.ts';
 import { newId } from '../../platform/ids.ts';
-import { auditActorOf, recordAudit, userActor } from '../audit/service.ts';
+import { type AuditActor, auditActorOf, recordAudit, userActor } from '../audit/service.ts';
+import { defaultOrgOf } from '../auth/repo.ts';
 import { startSessionFor, type TokenPair } from '../auth/service.ts';
 import { cliLoginAccessOf } from '../me/service.ts';
 import { cliLoginErrors } from './errors.ts';
@@ -125,6 +127,38 @@ export async function describeCliLoginRequest(deps: AppDeps, id: string, secret:
  */
 export async function approveCliLogin(deps: AppDeps, actor: Actor, id: string, secret: string) {
   const { userId, orgId } = actor.principal;
+  return approveFor(deps, id, secret, {
+    userId,
+    auditActor: auditActorOf(actor),
+    orgIn: async () => orgId,
+  });
+}
+
+/**
+ * The approval page's path: the same approval for a user who has just proved who they are with
+ * their password (no session), in their default org — the one a password login starts in.
+ */
+export async function approveCliLoginAsUser(
+  deps: AppDeps,
+  origin: RequestOrigin,
+  user: { id: string; email: string },
+  id: string,
+  secret: string,
+) {
+  return approveFor(deps, id, secret, {
+    userId: user.id,
+    auditActor: userActor(origin, user),
+    orgIn: (trx) => defaultOrgOf(trx, user.id),
+  });
+}
+
+async function approveFor(
+  deps: AppDeps,
+  id: string,
+  secret: string,
+  approver: { userId: string; auditActor: AuditActor; orgIn: (trx: Executor) => Promise<string | null> },
+) {
+  const { userId } = approver;
   return deps.db.transaction().execute(async (trx) => {
     const row = await requireRequest(trx, id, secret);
     const status = statusOf(row);
@@ -132,6 +166,7 @@ export async function approveCliLogin(deps: AppDeps, actor: Actor, id: string, s
     if (status !== 'pending') throw cliLoginErrors.alreadyApproved();
     const access = await cliLoginAccessOf(trx, userId);
     if (!access?.allowed) throw cliLoginErrors.notAllowed();
+    const orgId = await approver.orgIn(trx);
     const token = generateSecret(TOKEN_PREFIX);
     const expiresAt = await approveCliLoginRequest(trx, id, {
       userId,
@@ -144,7 +179,7 @@ export async function approveCliLogin(deps: AppDeps, actor: Actor, id: string, s
       throw now && statusOf(now) === 'expired' ? cliLoginErrors.expired() : cliLoginErrors.alreadyApproved();
     }
     if (orgId) {
-      await recordAudit(trx, orgId, auditActorOf(actor), {
+      await recordAudit(trx, orgId, approver.auditActor, {
         action: 'auth.cli_login_approved',
         targetType: 'cli_login_request',
         targetId: id,
