@@ -174,7 +174,9 @@ function authorize(
       );
     }
     // A user outlives their org's status; a key or token does not (it exists only in its org).
-    if (principal.kind !== 'user' && principal.orgStatus !== 'active') refuseInactive(principal);
+    // (An application acting for a user is a token in that org, like a key.)
+    const boundToOrg = principal.kind !== 'user' || principal.oauthClientId !== undefined;
+    if (boundToOrg && principal.orgStatus !== 'active') refuseInactive(principal);
     return;
   }
 
@@ -192,6 +194,7 @@ function authorize(
     // signed in as themselves, not through a key or token.
     const ownerMayProceed =
       principal.kind === 'user' &&
+      principal.oauthClientId === undefined &&
       principal.role === 'owner' &&
       (config.ownerWhenInactive === true || request.method === 'GET' || request.method === 'HEAD');
     if (principal.orgStatus !== 'active' && !ownerMayProceed) refuseInactive(principal);

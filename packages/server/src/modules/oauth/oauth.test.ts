@@ -533,4 +533,172 @@ describe('consent, remembered and withdrawn by the user', () => {
   });
 });
 
+describe('hardening', () => {
+  async function grantedTokens(owner: TestUser, body: Record<string, unknown> = {}, scope?: string) {
+    const client = await registerClient(owner, body);
+    const config = await relyingParty(client);
+    const { callback, verifier, state } = await authorize(config, owner, scope ? { scope } : {});
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    return { client, config, tokens };
+  }
+
+  it('an app acting for an owner stops while the org is archived (GET included)', async () => {
+    const owner = await newUser(server, 'archived-app');
+    const { tokens } = await grantedTokens(owner);
+    const archived = await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, {
+      token: owner.token,
+    });
+    expect(archived.status).toBe(200);
+    const list = await server.request('GET', `/api/v1/orgs/${owner.orgId}/workspaces`, {
+      token: tokens.access_token,
+    });
+    expect(list.status).toBe(403);
+    expect(list.body.code).toBe('org_archived');
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token })).status).toBe(
+      403,
+    );
+    // The owner, signed in as themselves, still reads it.
+    expect(
+      (await server.request('GET', `/api/v1/orgs/${owner.orgId}/workspaces`, { token: owner.token })).status,
+    ).toBe(200);
+  });
+
+  it('an app never mints credentials that would outlive its grant', async () => {
+    const owner = await newUser(server, 'minting-app');
+    const { tokens } = await grantedTokens(
+      owner,
+      { scopes: ['openid', 'read:org', 'read:api_keys', 'write:api_keys'] },
+      'openid read:org read:api_keys write:api_keys',
+    );
+    const whoami = await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token });
+    expect(whoami.body.scopes).not.toContain('write:api_keys');
+    const key = await server.request('POST', `/api/v1/orgs/${owner.orgId}/api-keys`, {
+      token: tokens.access_token,
+      body: { name: 'outliving', scopes: ['read:org'] },
+    });
+    expect(key.status).toBe(403);
+  });
+
+  it('a token follows its client: narrowed scopes, an archived client org, a deleted client', async () => {
+    const owner = await newUser(server, 'client-changes');
+    const { client, tokens } = await grantedTokens(owner);
+    const narrowed = await server.request(
+      'PATCH',
+      `/api/v1/orgs/${owner.orgId}/oauth-clients/${client.client_id}`,
+      {
+        token: owner.token,
+        body: { scopes: ['openid', 'offline_access', 'read:org'] },
+      },
+    );
+    expect(narrowed.status).toBe(200);
+    const whoami = await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token });
+    expect(whoami.body.scopes).toEqual(['read:org']);
+
+    // A user of another org granted it access there; archiving the client's org stops it.
+    const outsider = await newUser(server, 'client-changes-outsider');
+    const config = await relyingParty(client);
+    const flow = await authorize(config, outsider, { scope: 'openid read:org' });
+    const theirs = await oidc.authorizationCodeGrant(config, flow.callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+    });
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: theirs.access_token })).status).toBe(
+      200,
+    );
+    await server.request('POST', `/api/v1/orgs/${owner.orgId}/archive`, { token: owner.token });
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: theirs.access_token })).status).toBe(
+      401,
+    );
+  });
+
+  it('leaving an org drops the grants made there; being invited back does not revive them', async () => {
+    const owner = await newUser(server, 'leaving-owner');
+    const member = await newUser(server, 'leaving-member');
+    await addMember(server, owner.orgId, member.userId, 'member');
+    const client = await registerClient(owner);
+    const config = await relyingParty(client);
+    const flow = await authorize(config, member, {
+      orgId: owner.orgId,
+      scope: 'openid offline_access read:org',
+    });
+    const tokens = await oidc.authorizationCodeGrant(config, flow.callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+    });
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token })).status).toBe(
+      200,
+    );
+    const removed = await server.request('DELETE', `/api/v1/orgs/${owner.orgId}/members/${member.userId}`, {
+      token: owner.token,
+    });
+    expect(removed.status).toBe(204);
+    await addMember(server, owner.orgId, member.userId, 'viewer');
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token })).status).toBe(
+      401,
+    );
+    await expect(oidc.refreshTokenGrant(config, String(tokens.refresh_token))).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const consents = await server.request('GET', '/api/v1/me/oauth-consents', { token: member.token });
+    expect(consents.body.data.filter((c: { org_id: string }) => c.org_id === owner.orgId)).toEqual([]);
+  });
+
+  it('endpoints in discovery are the issuer’s, whatever Host or X-Forwarded-Host a caller sends', async () => {
+    const response = await server.app.inject({
+      method: 'GET',
+      url: '/.well-known/openid-configuration',
+      headers: { host: 'evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https' },
+    });
+    expect(response.statusCode).toBe(200);
+    expect(response.body).not.toContain('evil.example');
+    expect(JSON.parse(response.body).token_endpoint).toBe(`${ISSUER}/oauth/token`);
+  });
+
+  it('interaction forms answer (not hang) when the interaction cookie is gone', async () => {
+    const owner = await newUser(server, 'cookie-gone');
+    const client = await registerClient(owner);
+    const config = await relyingParty(client);
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid',
+      code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
+    });
+    const page = await new Browser().go(url.href);
+    const stranger = new Browser(); // no cookies
+    const login = /action="([^"]+\/login)"/.exec(page.page)?.[1] as string;
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.page)?.[1] as string;
+    for (const action of [login, login.replace(/\/login$/, '/abort')]) {
+      const answer = await Promise.race([
+        stranger.go(action, { method: 'POST', form: { csrf, email: owner.email, password: PASSWORD } }),
+        new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000)),
+      ]);
+      expect(answer, action).not.toBe('hung');
+      expect((answer as { status: number }).status, action).toBeGreaterThanOrEqual(400);
+      expect((answer as { status: number }).status, action).toBeLessThan(500);
+    }
+  });
+
+  it('the device page posts one user_code (the provider’s field, labelled)', async () => {
+    const page = await new Browser().go('/oauth/device');
+    expect(page.page.match(/name="user_code"/g)).toHaveLength(1);
+    expect(page.page).toMatch(/id="user_code" name="user_code"/);
+  });
+
+  it('guessing codes at /oauth/device/ (trailing slash) counts against the same limit', async () => {
+    const browser = new Browser();
+    let last = { status: 0 } as { status: number };
+    for (let i = 0; i < 40 && last.status !== 429; i++) {
+      const page = await browser.go('/oauth/device');
+      const action = /action="([^"]+)"/.exec(page.page)?.[1] ?? '/oauth/device';
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.page)?.[1] ?? '';
+      last = await browser.go(`${action}/`, { method: 'POST', form: { xsrf, user_code: 'BCDF-GHJK' } });
+    }
+    expect(last.status).toBe(429);
+  });
+});
+
 export type { TestServer };

@@ -91,16 +91,20 @@ export function errorPage(out: { error: string; error_description?: string }): s
 // ── device authorization (RFC 8628): oidc-provider hands over its form (action and a hidden
 // anti-forgery field); the fields and buttons point at it with `form=`.
 
-export function deviceCodePage(form: string, error?: string): string {
+export function deviceCodePage(providerForm: string, error?: string): string {
+  // The provider's form carries its own text field (prefilled from `?user_code=`): label that one
+  // rather than adding a second `user_code` to the submission.
+  const form = providerForm.replace(
+    'type="text" name="user_code"',
+    'type="text" id="user_code" name="user_code"',
+  );
   return layout(
     'Connect a device',
     `<h1>Connect a device</h1>
 <p class="lead">Enter the code shown on your device or in your terminal.</p>
 ${errorBlock(error)}
-${form}
 <label for="user_code">Code</label>
-<input id="user_code" name="user_code" type="text" form="op.deviceInputForm" required autocomplete="off"
-  autocapitalize="characters" spellcheck="false" placeholder="XXXX-XXXX" autofocus>
+${form}
 <button type="submit" form="op.deviceInputForm">Continue</button>`,
   );
 }

@@ -7,9 +7,20 @@ import { isGrantable, type Permission, permissionsOf } from '../../access/permis
 import type { AppDeps } from '../../app-deps.ts';
 import type { Principal } from '../../http/principal.ts';
 import { findCaller } from '../auth/repo.ts';
-import { grantOrg } from './repo.ts';
+import { findClientWithOrg, grantOrg } from './repo.ts';
 
 const CACHE = { name: 'oauth-tokens', maxEntries: 100_000, maxAgeMs: 10 * 60_000 };
+
+/**
+ * Never granted to an application, whatever it registered: credentials that would outlive the
+ * grant (API keys, deploy and service tokens, other OAuth clients).
+ */
+const NOT_DELEGATED: ReadonlySet<string> = new Set([
+  'write:api_keys',
+  'write:deploy_tokens',
+  'mint:service_tokens',
+  'write:oauth_clients',
+]);
 
 function oauthCache(deps: AppDeps) {
   return deps.caches.named<Principal>(CACHE.name, CACHE.maxEntries, CACHE.maxAgeMs);
@@ -31,15 +42,24 @@ export async function oauthPrincipal(deps: AppDeps, claims: JWTPayload): Promise
   const clientId = typeof claims.client_id === 'string' ? claims.client_id : null;
   if (!sub || !jti || !orgId || !clientId) return null;
   return oauthCache(deps).getOrLoad(`j:${jti}`, async () => {
-    const [caller, grantedOrg] = await Promise.all([
+    const [caller, grantedOrg, client] = await Promise.all([
       findCaller(deps.db, sub, orgId, null),
       grantOrg(deps.db, grantId),
+      findClientWithOrg(deps.db, clientId),
     ]);
-    if (!caller || grantedOrg !== orgId || !caller.role) return null;
+    // The grant, the user's membership and the client must all still be there. A client whose own
+    // org is archived or suspended stops everywhere; in that same org the guard answers 403 with
+    // the org's status, like every credential of the org.
+    if (!caller || grantedOrg !== orgId || !caller.role || !client) return null;
+    if (client.org_status !== 'active' && client.org_id !== orgId) return null;
     const roleAllows = permissionsOf(caller.role);
+    const registered = new Set(client.scopes);
     const scopes = String(claims.scope ?? '')
       .split(' ')
-      .filter((scope): scope is Permission => isGrantable(scope) && roleAllows.has(scope));
+      .filter(
+        (scope): scope is Permission =>
+          isGrantable(scope) && roleAllows.has(scope) && registered.has(scope) && !NOT_DELEGATED.has(scope),
+      );
     const principal: Principal = {
       kind: 'user',
       userId: caller.id,
@@ -58,6 +78,13 @@ export async function oauthPrincipal(deps: AppDeps, claims: JWTPayload): Promise
       rateLimit: null,
       oauthClientId: clientId,
     };
-    return { value: principal, tags: [`user:${sub}`, `org:${orgId}`, `grant:${grantId}`] };
+    const tags = [
+      `user:${sub}`,
+      `org:${orgId}`,
+      `grant:${grantId}`,
+      `client:${clientId}`,
+      `org:${client.org_id}`,
+    ];
+    return { value: principal, tags };
   });
 }

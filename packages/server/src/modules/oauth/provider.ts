@@ -215,7 +215,8 @@ export function buildProvider(deps: AppDeps, oidc: OidcProviderModule): Provider
   };
 
   const provider = new oidc.default(issuer, configuration);
-  provider.proxy = deps.config.trustProxy !== false;
+  // Only the forwarded host and protocol set by routes.ts from the issuer are read.
+  provider.proxy = true;
   // Client secrets are stored as SHA-256 (shown once at registration, like every secret here).
   provider.Client.prototype.compareClientSecret = function (this: { clientSecret?: string }, actual: string) {
     return typeof this.clientSecret === 'string' && safeEqual(this.clientSecret, sha256Hex(actual));

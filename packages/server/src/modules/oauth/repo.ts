@@ -56,3 +56,19 @@ export async function setGrantOrg(db: Executor, grantId: string, orgId: string):
     .where('id', '=', grantId)
     .execute();
 }
+
+/** A client and its org's status: its registered scopes bound every token issued to it. */
+export async function findClientWithOrg(db: Executor, clientId: string) {
+  if (!isUuid(clientId)) return undefined;
+  return db
+    .selectFrom('oauth_clients')
+    .innerJoin('organizations', 'organizations.id', 'oauth_clients.org_id')
+    .select([
+      'oauth_clients.id',
+      'oauth_clients.org_id',
+      'oauth_clients.scopes',
+      'organizations.status as org_status',
+    ])
+    .where('oauth_clients.id', '=', clientId.toLowerCase())
+    .executeTakeFirst();
+}

@@ -56,12 +56,15 @@ async function providerRoutes(
   deps: AppDeps,
   source: ReturnType<typeof providerSource>,
 ) {
+  const issuer = new URL(deps.config.publicUrl);
   // oidc-provider reads request bodies itself: Fastify must leave the stream alone.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
     // Device-flow user codes are short enough to guess: each IP may enter only so many.
-    if (request.method === 'POST' && request.url.split('?')[0] === DEVICE_VERIFICATION) {
+    // (The path as the router sees it: `/oauth/device/` is the same route.)
+    const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '');
+    if (request.method === 'POST' && path === DEVICE_VERIFICATION) {
       const rule = deps.config.rateLimits.deviceCodePerIp;
       const state = await deps.limiter.hit(`device-code:ip:${request.ip}`, rule);
       if (state.count > rule.max) {
@@ -76,6 +79,11 @@ async function providerRoutes(
           );
       }
     }
+    // oidc-provider builds its URLs from the request: make them the issuer's, whatever Host or
+    // X-Forwarded-* a caller sent (provider.proxy trusts exactly these two headers, set here).
+    request.raw.headers.host = issuer.host;
+    request.raw.headers['x-forwarded-host'] = issuer.host;
+    request.raw.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
     reply.hijack();
     source().handle(request.raw, reply.raw);
   };
@@ -165,6 +173,9 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
     { config: { auth: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       checkCsrf(request);
+      // Throws (answered as an error) when the interaction cookie is missing or expired, before
+      // the reply is handed over.
+      await provider().interactionDetails(request.raw, reply.raw);
       const body = request.body as { email?: unknown; password?: unknown };
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
@@ -239,6 +250,7 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
     { config: { auth: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       checkCsrf(request);
+      await provider().interactionDetails(request.raw, reply.raw);
       reply.hijack();
       await provider().interactionFinished(
         request.raw,
