@@ -1,4 +1,10 @@
-// `orgplane` operator commands, run on the server host against the configured database:
+// `orgplane` commands.
+//
+// A user's sign-in, an HTTP client of a running server (cli-login-command.ts; no database):
+//
+//   npm run orgplane -- login --url https://orgplane.example.com [--token <fl_clt_…>] [--name <client>]
+//
+// Operator commands, run on the server host against the configured database:
 //
 //   npm run orgplane -- create-user --email ops@example.com [--name "Ops"]   (password on stdin
 //                                    or in ORGPLANE_NEW_USER_PASSWORD)
@@ -8,12 +14,13 @@
 // refuses (emails are not verified, so signup must not hand out platform-admin rights).
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { startOrgplane } from './bootstrap.ts';
+import { runLoginCommand } from './cli-login-command.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { ProblemError } from './http/problem.ts';
-import { createAccount } from './modules/auth/service.ts';
 
 const USAGE = `usage:
+  orgplane login --url <platform-url> [--token <one-time-token>] [--name <client name>]
+                                                          sign in to a running server (an HTTP client)
   orgplane create-user --email <email> [--name <name>]   password from stdin or ORGPLANE_NEW_USER_PASSWORD
   orgplane rotate-signing-key`;
 
@@ -36,6 +43,8 @@ async function readPassword(): Promise<string> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // `login` talks HTTP only: dispatched before any operator option, config or database code.
+  if (command === 'login') return runLoginCommand(rest);
   const { values } = parseArgs({
     args: rest,
     options: { email: { type: 'string' }, name: { type: 'string' } },
@@ -51,6 +60,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const password = command === 'create-user' ? await readPassword() : '';
+  // Loaded here, not at the top: the database and server code is the operator commands' alone.
+  const { startOrgplane } = await import('./bootstrap.ts');
+  const { createAccount } = await import('./modules/auth/service.ts');
   const orgplane = await startOrgplane(
     config,
     { url: config.databaseUrl, dataDir: config.dataDir },
