@@ -1,7 +1,13 @@
 // The OAuth 2.0 / OIDC endpoints (oidc-provider, handed the raw request) and the hosted pages of
 // its interactions (sign-in and consent), in the same Fastify server.
 import formBody from '@fastify/formbody';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
 import type Provider from 'oidc-provider';
 import { permissionsOf } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
@@ -31,10 +37,16 @@ import { findAccount, findActiveOrg, membershipsOf, setGrantOrg } from './repo.t
 const PROVIDER_PATHS = ['/oauth/*', '/.well-known/openid-configuration'];
 const DEVICE_VERIFICATION = OAUTH_ROUTES.code_verification;
 
-/** One provider per signing key: rebuilt when the key rotates (every node hears the rotation). */
-function providerSource(deps: AppDeps, oidc: Awaited<ReturnType<typeof loadOidcProvider>>) {
+/**
+ * One provider per signing key: rebuilt when the key rotates (every node hears the rotation).
+ * oidc-provider itself is loaded on the first OAuth request: a deployment that never uses OAuth
+ * keeps its memory (~12 MB) and never turns on its AsyncLocalStorage (ADR 13).
+ */
+function providerSource(deps: AppDeps, log: FastifyBaseLogger) {
+  let loading: ReturnType<typeof loadOidcProvider> | null = null;
   let current: { kid: string; provider: Provider; handle: ReturnType<Provider['callback']> } | null = null;
-  return () => {
+  return async () => {
+    const oidc = await (loading ??= loadOidcProvider(log));
     const kid = deps.keys.activeKid;
     if (!current || current.kid !== kid) {
       const provider = buildProvider(deps, oidc);
@@ -45,10 +57,10 @@ function providerSource(deps: AppDeps, oidc: Awaited<ReturnType<typeof loadOidcP
 }
 
 export const oauthRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
-  const source = providerSource(deps, await loadOidcProvider(app.log));
+  const source = providerSource(deps, app.log);
   await app.register(async (raw) => providerRoutes(raw, deps, source));
   await app.register(async (profile) => consentRoutes(profile, deps));
-  await app.register(async (pages) => interactionRoutes(pages, deps, () => source().provider));
+  await app.register(async (pages) => interactionRoutes(pages, deps, async () => (await source()).provider));
 };
 
 async function providerRoutes(
@@ -85,7 +97,8 @@ async function providerRoutes(
     request.raw.headers['x-forwarded-host'] = issuer.host;
     request.raw.headers['x-forwarded-proto'] = issuer.protocol.replace(':', '');
     reply.hijack();
-    source().handle(request.raw, reply.raw);
+    const { handle } = await source();
+    handle(request.raw, reply.raw);
   };
   for (const path of PROVIDER_PATHS) {
     app.route({
@@ -102,7 +115,7 @@ interface InteractionParams {
   uid: string;
 }
 
-function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => Provider) {
+function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => Promise<Provider>) {
   // The pages post HTML forms; only here are urlencoded bodies accepted.
   app.register(formBody);
   const csrfFor = (uid: string) => hmacHex(deps.vault.masterKey.derive('oauth-csrf'), `interaction:${uid}`);
@@ -126,8 +139,9 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
     error?: string,
     email?: string,
   ) => {
-    const details = await provider().interactionDetails(request.raw, reply.raw);
-    const client = await provider().Client.find(String(details.params.client_id));
+    const op = await provider();
+    const details = await op.interactionDetails(request.raw, reply.raw);
+    const client = await op.Client.find(String(details.params.client_id));
     const clientName = client?.clientName ?? 'an application';
     const base = `/oauth/interaction/${details.uid}`;
     const csrf = csrfFor(details.uid);
@@ -173,9 +187,10 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
     { config: { auth: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       checkCsrf(request);
+      const op = await provider();
       // Throws (answered as an error) when the interaction cookie is missing or expired, before
       // the reply is handed over.
-      await provider().interactionDetails(request.raw, reply.raw);
+      await op.interactionDetails(request.raw, reply.raw);
       const body = request.body as { email?: unknown; password?: unknown };
       const email = typeof body.email === 'string' ? body.email : '';
       const password = typeof body.password === 'string' ? body.password : '';
@@ -190,7 +205,7 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
         throw error;
       }
       reply.hijack();
-      await provider().interactionFinished(
+      await op.interactionFinished(
         request.raw,
         reply.raw,
         { login: { accountId: userId } },
@@ -204,7 +219,8 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
     { config: { auth: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       checkCsrf(request);
-      const details = await provider().interactionDetails(request.raw, reply.raw);
+      const op = await provider();
+      const details = await op.interactionDetails(request.raw, reply.raw);
       const accountId = details.session?.accountId;
       if (details.prompt.name !== 'consent' || !accountId) return render(request, reply);
       const orgId = String((request.body as { org_id?: unknown }).org_id ?? '').toLowerCase();
@@ -212,12 +228,12 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
       if (!membership) return render(request, reply, 'Choose one of your organizations.');
       // A user grants no more than their role holds in the chosen org (checked again at every use).
       const roleAllows = permissionsOf(membership.role);
-      const client = await provider().Client.find(String(details.params.client_id));
+      const client = await op.Client.find(String(details.params.client_id));
       const registered = new Set(registeredApiScopes(client));
       const granted = apiScopesOf(String(details.params.scope ?? '')).filter(
         (scope) => registered.has(scope) && roleAllows.has(scope as never),
       );
-      const { Grant } = provider();
+      const { Grant } = op;
       const grant =
         (details.grantId ? await Grant.find(details.grantId) : undefined) ??
         new Grant({ accountId, clientId: String(details.params.client_id) });
@@ -236,7 +252,7 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
       const grantId = await grant.save();
       await setGrantOrg(deps.db, grantId, orgId);
       reply.hijack();
-      await provider().interactionFinished(
+      await op.interactionFinished(
         request.raw,
         reply.raw,
         { consent: { grantId } },
@@ -250,9 +266,10 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
     { config: { auth: 'public' }, schema: { hide: true } },
     async (request, reply) => {
       checkCsrf(request);
-      await provider().interactionDetails(request.raw, reply.raw);
+      const op = await provider();
+      await op.interactionDetails(request.raw, reply.raw);
       reply.hijack();
-      await provider().interactionFinished(
+      await op.interactionFinished(
         request.raw,
         reply.raw,
         { error: 'access_denied', error_description: 'The user denied the request.' },
