@@ -5,6 +5,7 @@ import type { AppDeps } from './app-deps.ts';
 import type { Config } from './config.ts';
 import { type DatabaseOptions, openDatabase } from './db/database.ts';
 import { LastUsedRecorder } from './db/last-used.ts';
+import { sweepExpiredOauthModels } from './modules/oauth/repo.ts';
 import type { ChangeFeed } from './platform/change-feed.ts';
 import { loadMasterKey } from './platform/envelope.ts';
 import { RateLimiter } from './platform/rate-limiter.ts';
@@ -82,11 +83,13 @@ export async function startOrgplane(
     };
     const app = await buildApp(deps, options);
     log = app.log;
-    // Housekeeping every minute: drop expired throttling windows; pick up signing keys rotated by
-    // another node (its tokens keep verifying meanwhile through the unknown-kid reload).
+    // Housekeeping every minute: drop expired throttling windows and OAuth rows; pick up signing
+    // keys rotated by another node (its tokens keep verifying meanwhile through the unknown-kid
+    // reload).
     const sweeper = setInterval(() => {
       deps.limiter.sweep().catch((err) => app.log.warn({ err }, 'rate-limit sweep failed'));
       keys.refresh().catch((err) => app.log.warn({ err }, 'signing-key refresh failed'));
+      sweepExpiredOauthModels(deps.db).catch((err) => app.log.warn({ err }, 'OAuth sweep failed'));
     }, 60_000);
     sweeper.unref();
     const usageFlusher = setInterval(() => {

@@ -12,6 +12,7 @@ import {
   type TestUser,
   useTestServer,
 } from '../../../../../test/harness.ts';
+import { sweepExpiredOauthModels } from './repo.ts';
 
 const server = useTestServer();
 const ISSUER = 'http://orgplane.test';
@@ -698,6 +699,39 @@ describe('hardening', () => {
       last = await browser.go(`${action}/`, { method: 'POST', form: { xsrf, user_code: 'BCDF-GHJK' } });
     }
     expect(last.status).toBe(429);
+  });
+});
+
+describe('housekeeping', () => {
+  it('sweeps OAuth rows that expired over an hour ago, and only those', async () => {
+    const db = server.deps.db;
+    const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
+    const rows = [
+      { id: `sweep-old-${Date.now()}`, expires_at: hoursAgo(2) },
+      { id: `sweep-recent-${Date.now()}`, expires_at: hoursAgo(0.5) },
+      { id: `sweep-live-${Date.now()}`, expires_at: hoursAgo(-1) },
+      { id: `sweep-forever-${Date.now()}`, expires_at: null },
+    ];
+    await db
+      .insertInto('oauth_models')
+      .values(rows.map((row) => ({ model: 'Session', payload: '{}', ...row })))
+      .execute();
+    await sweepExpiredOauthModels(db);
+    const left = await db
+      .selectFrom('oauth_models')
+      .select('id')
+      .where(
+        'id',
+        'in',
+        rows.map((row) => row.id),
+      )
+      .execute();
+    expect(left.map((row) => row.id).sort()).toEqual(
+      rows
+        .slice(1)
+        .map((row) => row.id)
+        .sort(),
+    );
   });
 });
 

@@ -1,4 +1,5 @@
 // What the OAuth server reads of our own tables: accounts, orgs, memberships, grants.
+import { sql } from 'kysely';
 import type { Executor } from '../../db/schema.ts';
 import { isUuid } from '../../platform/ids.ts';
 
@@ -71,4 +72,16 @@ export async function findClientWithOrg(db: Executor, clientId: string) {
     ])
     .where('oauth_clients.id', '=', clientId.toLowerCase())
     .executeTakeFirst();
+}
+
+/**
+ * Deletes OAuth rows that expired over an hour ago (codes, interactions, sessions, refresh tokens,
+ * grants), in bounded batches so one sweep never holds a long lock; returns how many went.
+ */
+export async function sweepExpiredOauthModels(db: Executor, batch = 1000): Promise<number> {
+  const cutoff = new Date(Date.now() - 3600_000);
+  const result = await sql`
+    DELETE FROM oauth_models WHERE (model, id) IN (
+      SELECT model, id FROM oauth_models WHERE expires_at < ${cutoff} LIMIT ${batch})`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
