@@ -46,7 +46,8 @@ function providerSource(deps: AppDeps, log: FastifyBaseLogger) {
   let loading: ReturnType<typeof loadOidcProvider> | null = null;
   let current: { kid: string; provider: Provider; handle: ReturnType<Provider['callback']> } | null = null;
   return async () => {
-    const oidc = await (loading ??= loadOidcProvider(log));
+    loading ??= loadOidcProvider(log);
+    const oidc = await loading;
     const kid = deps.keys.activeKid;
     if (!current || current.kid !== kid) {
       const provider = buildProvider(deps, oidc);
