@@ -23,6 +23,7 @@ import { healthRoutes } from './modules/health/routes.ts';
 import { hostedServiceRoutes } from './modules/hosted-services/routes.ts';
 import { meRoutes } from './modules/me/routes.ts';
 import { memberRoutes } from './modules/members/routes.ts';
+import { mfaRoutes } from './modules/mfa/routes.ts';
 import { oauthRoutes } from './modules/oauth/routes.ts';
 import { oauthClientRoutes } from './modules/oauth-clients/routes.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
   await app.register(hostedServiceRoutes, { deps });
   await app.register(deploymentRoutes, { deps });
   await app.register(meRoutes, { deps });
+  await app.register(mfaRoutes, { deps });
   await app.register(cliLoginRoutes, { deps });
   await app.register(cliLoginPageRoutes, { deps });
   await app.register(oauthClientRoutes, { deps });

@@ -262,7 +262,18 @@ export interface CliLoginRequestsTable {
   expires_at: Timestamp;
 }
 
+export interface UserTotpTable {
+  user_id: string;
+  /** The 20-byte secret sealed by the master key, AAD `totp:<user_id>`. */
+  secret_sealed: string;
+  confirmed_at: NullableTimestamp;
+  /** Last accepted time step (replay guard); bigint, read back as a string by pg. */
+  last_used_step: ColumnType<string | number | null, number | null | undefined, number | null>;
+  created_at: DefaultTimestamp;
+}
+
 export interface Database {
+  user_totp: UserTotpTable;
   cli_login_requests: CliLoginRequestsTable;
   users: UsersTable;
   organizations: OrganizationsTable;

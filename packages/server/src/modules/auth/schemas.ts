@@ -29,7 +29,13 @@ export const LoginBody = Type.Object(
     email: Type.String({ minLength: 3, maxLength: 254, examples: ['jane@acme.com'] }),
     password: Password,
     org_id: Type.Optional(Uuid({ description: 'Org the session acts in; defaults to your first org.' })),
-    mfa_code: Type.Optional(Type.String({ maxLength: 16, description: 'TOTP code when MFA is enrolled.' })),
+    mfa_code: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{6}$',
+        description: 'The current 6-digit code from your authenticator app, when two-factor sign-in is on.',
+        examples: ['123456'],
+      }),
+    ),
   },
   { additionalProperties: false },
 );

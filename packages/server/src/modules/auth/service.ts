@@ -15,6 +15,7 @@ import {
   verifyPassword,
 } from '../../platform/passwords.ts';
 import { auditActorOf, recordAudit, userActor } from '../audit/service.ts';
+import { mfaErrors } from '../mfa/errors.ts';
 import { createOrganization } from '../orgs/service.ts';
 import { authErrors } from './errors.ts';
 import {
@@ -31,6 +32,7 @@ import {
   revokeSessionTree,
   type UserRow,
 } from './repo.ts';
+import { checkSecondFactor, needsSecondFactor } from './second-factor.ts';
 
 const REFRESH_TOKEN_PREFIX = 'opr_';
 
@@ -116,9 +118,10 @@ export async function createAccount(
 export async function login(
   deps: AppDeps,
   origin: RequestOrigin,
-  input: { email: string; password: string; org_id?: string },
+  input: { email: string; password: string; org_id?: string; mfa_code?: string },
 ): Promise<TokenPair> {
   const user = await verifyPasswordSignIn(deps, origin, input);
+  await requireSecondFactor(deps, user, input);
   return deps.db.transaction().execute(async (trx) => {
     const orgId = input.org_id ? input.org_id.toLowerCase() : await defaultOrgOf(trx, user.id);
     const membership = orgId ? await lockMembership(trx, orgId, user.id) : null;
@@ -133,6 +136,16 @@ export async function login(
     }
     return tokens;
   });
+}
+
+/** After the password: a user with TOTP on must send a current, unused code (auth/second-factor.ts). */
+async function requireSecondFactor(deps: AppDeps, user: UserRow, input: { mfa_code?: string }) {
+  if (!(await needsSecondFactor(deps, user.id))) return;
+  if (!input.mfa_code) throw mfaErrors.mfaRequired();
+  const checked = await checkSecondFactor(deps, user.id, input.mfa_code);
+  if (checked.ok) return;
+  if (checked.status === 429) throw authErrors.tooManyAttempts(checked.retryAfterSeconds ?? 60);
+  throw mfaErrors.invalidLoginCode();
 }
 
 /**

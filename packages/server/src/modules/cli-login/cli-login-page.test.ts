@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import * as OTPAuth from 'otpauth';
 import { describe, expect, it } from 'vitest';
 import { addMember, newUser, PASSWORD, type TestUser, useTestServer } from '../../../../../test/harness.ts';
 
@@ -265,6 +266,32 @@ describe('CLI login page: refusals', () => {
     expect((await submit(withoutCsrf)).status).toBe(403);
     expect(await statusOf(request)).toBe('pending');
     expect((await poll(request)).body).toEqual({ status: 'pending' });
+  });
+
+  it('two-factor accounts also give the authenticator code: missing or wrong → 401, still pending', async () => {
+    const user = await cliUser('page-mfa');
+    const enrolled = await server.request('POST', '/api/v1/me/mfa/totp', { token: user.token });
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(enrolled.body.secret) });
+    expect(
+      (
+        await server.request('POST', '/api/v1/me/mfa/totp/verify', {
+          token: user.token,
+          body: { code: totp.generate() },
+        })
+      ).status,
+    ).toBe(200);
+    const request = await startRequest();
+    const form = await filledForm(request, user.email);
+    const missing = await submit(form);
+    expect(missing.status).toBe(401);
+    expect(missing.html).toContain('role="alert"');
+    expect(await statusOf(request)).toBe('pending');
+    expect((await submit({ ...form, code: '000000' })).status).toBe(401);
+    expect(await statusOf(request)).toBe('pending');
+    const approved = await submit({ ...form, code: totp.generate({ timestamp: Date.now() + 30_000 }) });
+    expect(approved.status, approved.html).toBe(200);
+    expect(approved.html).toMatch(TOKEN_FORMAT);
+    expect(await statusOf(request)).toBe('approved');
   });
 
   it('a wrong password: 400, the form again with the error and the email; still pending', async () => {

@@ -12,6 +12,7 @@ import { PAGE_HEADERS } from '../../http/hosted-pages.ts';
 import { ProblemError } from '../../http/problem.ts';
 import { hmacHex, safeEqual } from '../../platform/crypto.ts';
 import type { UserRow } from '../auth/repo.ts';
+import { checkSecondFactor, needsSecondFactor } from '../auth/second-factor.ts';
 import { verifyPasswordSignIn } from '../auth/service.ts';
 import { approvalPage, approvedPage, type CliLoginRequestView, requestProblemPage } from './pages.ts';
 import { approveCliLoginAsUser, CLI_LOGIN_LIFETIME_SECONDS, describeCliLoginRequest } from './service.ts';
@@ -131,6 +132,18 @@ async function pageRoutes(app: FastifyInstance, deps: AppDeps) {
         status: error.status === 429 ? 429 : 400,
         html: approvalPage({ ...form, error: error.detail }),
       });
+    }
+
+    // Two-factor accounts also give a current code (wrong codes count like wrong passwords).
+    if (await needsSecondFactor(deps, user.id)) {
+      const checked = await checkSecondFactor(deps, user.id, field(body, 'code'));
+      if (!checked.ok) {
+        if (checked.retryAfterSeconds) reply.header('retry-after', String(checked.retryAfterSeconds));
+        return send(reply, {
+          status: checked.status,
+          html: approvalPage({ ...form, error: checked.message }),
+        });
+      }
     }
 
     let approval: { token: string; expires_at: string };

@@ -63,6 +63,8 @@ just now, and the details above match.</p>
   <input id="email" name="email" type="email" required autocomplete="username" value="${escapeHtml(input.email)}"${input.email ? '' : ' autofocus'}>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" required autocomplete="current-password"${input.email ? ' autofocus' : ''}>
+  <label for="code">Authentication code <span style="font-weight:400">(only with two-factor authentication)</span></label>
+  <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" autocomplete="one-time-code">
   <button type="submit">Sign in and approve</button>
 </form>
 <p style="margin-top:1rem;font-size:.9rem;color:#5b6270">Not you, or not expected? Close this page: nothing is approved.</p>`,

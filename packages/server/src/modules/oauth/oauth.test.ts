@@ -3,6 +3,7 @@
 // cookies, redirects, forms), the code exchange, API calls with the token, refresh rotation,
 // revocation, replayed codes.
 import * as oidc from 'openid-client';
+import * as OTPAuth from 'otpauth';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   addMember,
@@ -731,6 +732,64 @@ describe('housekeeping', () => {
         .slice(1)
         .map((row) => row.id)
         .sort(),
+    );
+  });
+});
+
+describe('two-factor sign-in on the hosted pages (the MFA prompt)', () => {
+  async function enableTotp(user: TestUser) {
+    const enrolled = await server.request('POST', '/api/v1/me/mfa/totp', { token: user.token });
+    expect(enrolled.status).toBe(201);
+    const totp = new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(enrolled.body.secret) });
+    const verified = await server.request('POST', '/api/v1/me/mfa/totp/verify', {
+      token: user.token,
+      body: { code: totp.generate() },
+    });
+    expect(verified.status).toBe(200);
+    // Codes of the next time step: the one just used for enrolment may not be replayed.
+    return { next: () => totp.generate({ timestamp: Date.now() + 30_000 }) };
+  }
+
+  it('asks for the code after the password; a wrong code is refused, the right one continues', async () => {
+    const owner = await newUser(server, 'mfa-owner');
+    const totp = await enableTotp(owner);
+    const config = await relyingParty(await registerClient(owner));
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid read:org',
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+    });
+    const browser = new Browser();
+    const login = await browser.go(url.href);
+    const prompt = await browser.submit(login.page, '/login', { email: owner.email, password: PASSWORD });
+    expect(prompt.status).toBe(200);
+    expect(prompt.page).toContain('<label for="code">Authentication code</label>');
+    expect(prompt.page).not.toContain('/confirm"');
+
+    const wrong = await browser.submit(prompt.page, '/mfa', { code: '000000' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.page).toContain('role="alert"');
+
+    const forged = await browser.submit(wrong.page, '/mfa', {
+      code: totp.next(),
+      ticket: 'someone.9999999999999.beef',
+    });
+    expect(forged.page).toContain('name="password"'); // back to the password: no one signed in
+
+    const again = await browser.submit(login.page, '/login', { email: owner.email, password: PASSWORD });
+    const consent = await browser.submit(again.page, '/mfa', { code: totp.next() });
+    expect(consent.page).toContain('/confirm"');
+    const done = await browser.submit(consent.page, '/confirm');
+    const tokens = await oidc.authorizationCodeGrant(config, done.redirectedTo as URL, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect((await server.request('GET', '/api/v1/auth/whoami', { token: tokens.access_token })).status).toBe(
+      200,
     );
   });
 });

@@ -143,3 +143,28 @@ ${form}
 <button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button>`,
   );
 }
+
+/** The second step of signing in, for accounts with two-factor authentication. */
+export function mfaPage(input: {
+  action: string;
+  csrf: string;
+  ticket: string;
+  clientName: string;
+  error?: string;
+}) {
+  return layout(
+    'Two-factor authentication',
+    `<h1>Enter your code</h1>
+<p class="lead">Your account uses two-factor authentication. Enter the 6-digit code from your
+authenticator app to continue to <strong>${escapeHtml(input.clientName)}</strong>.</p>
+${errorBlock(input.error)}
+<form method="post" action="${escapeHtml(input.action)}">
+  <input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+  <input type="hidden" name="ticket" value="${escapeHtml(input.ticket)}">
+  <label for="code">Authentication code</label>
+  <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required
+    autocomplete="one-time-code" autofocus>
+  <button type="submit">Verify</button>
+</form>`,
+  );
+}

@@ -15,10 +15,11 @@ import { originOf } from '../../http/guard.ts';
 import { PAGE_HEADERS } from '../../http/hosted-pages.ts';
 import { ProblemError } from '../../http/problem.ts';
 import { hmacHex, safeEqual } from '../../platform/crypto.ts';
+import { checkSecondFactor, needsSecondFactor } from '../auth/second-factor.ts';
 import { verifyPasswordSignIn } from '../auth/service.ts';
 import { CLIENT_ORG } from './adapter.ts';
 import { consentRoutes } from './consents.ts';
-import { consentPage, deviceCodePage, loginPage, noOrgPage } from './pages.ts';
+import { consentPage, deviceCodePage, loginPage, mfaPage, noOrgPage } from './pages.ts';
 import {
   API_RESOURCE,
   apiScopesOf,
@@ -123,6 +124,40 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
   const sendPage = (reply: FastifyReply, status: number, html: string) =>
     reply.code(status).headers(PAGE_HEADERS).send(html);
 
+  const ticketKey = deps.vault.masterKey.derive('oauth-mfa-ticket');
+  const TICKET_MS = 5 * 60_000;
+  const ticketFor = (uid: string, userId: string) => {
+    const payload = `${userId}.${Date.now() + TICKET_MS}`;
+    return `${payload}.${hmacHex(ticketKey, `${uid}:${payload}`)}`;
+  };
+  const userOfTicket = (uid: string, ticket: string): string | null => {
+    const [userId = '', expires = '', mac = ''] = ticket.split('.');
+    if (!safeEqual(mac, hmacHex(ticketKey, `${uid}:${userId}.${expires}`))) return null;
+    return Number(expires) > Date.now() ? userId : null;
+  };
+  const sendMfaPage = async (
+    request: FastifyRequest<{ Params: InteractionParams }>,
+    reply: FastifyReply,
+    ticket: string,
+    error?: string,
+    status = 200,
+  ) => {
+    const op = await provider();
+    const details = await op.interactionDetails(request.raw, reply.raw);
+    const client = await op.Client.find(String(details.params.client_id));
+    return sendPage(
+      reply,
+      status,
+      mfaPage({
+        action: `/oauth/interaction/${details.uid}/mfa`,
+        csrf: csrfFor(details.uid),
+        ticket,
+        clientName: client?.clientName ?? 'an application',
+        error,
+      }),
+    );
+  };
+
   const checkCsrf = (request: FastifyRequest<{ Params: InteractionParams }>) => {
     const given = (request.body as { csrf?: unknown } | undefined)?.csrf;
     if (typeof given !== 'string' || !safeEqual(given, csrfFor(request.params.uid))) {
@@ -205,11 +240,42 @@ function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => 
         }
         throw error;
       }
+      if (await needsSecondFactor(deps, userId)) {
+        return sendMfaPage(request, reply, ticketFor(request.params.uid, userId));
+      }
       reply.hijack();
       await op.interactionFinished(
         request.raw,
         reply.raw,
         { login: { accountId: userId } },
+        { mergeWithLastSubmission: false },
+      );
+    },
+  );
+
+  // The MFA prompt: the password step hands over a short-lived ticket, bound to this interaction
+  // and signed, naming the user whose password was right.
+  app.post<{ Params: InteractionParams }>(
+    '/oauth/interaction/:uid/mfa',
+    { config: { auth: 'public' }, schema: { hide: true } },
+    async (request, reply) => {
+      checkCsrf(request);
+      const op = await provider();
+      await op.interactionDetails(request.raw, reply.raw);
+      const body = request.body as { ticket?: unknown; code?: unknown };
+      const ticket = typeof body.ticket === 'string' ? body.ticket : '';
+      const userId = userOfTicket(request.params.uid, ticket);
+      if (!userId) return render(request, reply, 'That sign-in took too long; enter your password again.');
+      const checked = await checkSecondFactor(deps, userId, typeof body.code === 'string' ? body.code : '');
+      if (!checked.ok) {
+        if (checked.retryAfterSeconds) reply.header('retry-after', String(checked.retryAfterSeconds));
+        return sendMfaPage(request, reply, ticket, checked.message, checked.status);
+      }
+      reply.hijack();
+      await op.interactionFinished(
+        request.raw,
+        reply.raw,
+        { login: { accountId: userId, amr: ['pwd', 'otp'] } },
         { mergeWithLastSubmission: false },
       );
     },
