@@ -7,7 +7,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { type ChangeFeed, InProcessChangeFeed, PostgresChangeFeed } from '../platform/change-feed.ts';
 import { migrate, pendingMigrations, type ScriptRunner } from './migrate.ts';
-import { openPgliteClient } from './pglite.ts';
+import { openPgliteClient, pgliteRunner } from './pglite.ts';
 import type { Database, Db } from './schema.ts';
 
 export interface DatabaseOptions {
@@ -121,10 +121,7 @@ async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
     client = await openPgliteClient(null);
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
-  const runner: ScriptRunner = {
-    exec: async (script) => void (await client.exec(script)),
-    rows: async <R>(query: string) => (await client.query<R>(query)).rows,
-  };
+  const runner = pgliteRunner(client);
   // PGlite is one session, so its advisory lock cannot keep concurrent callers apart: hold Kysely's
   // single connection while migrating, which also keeps queries out of a migration's transaction.
   const exclusive = <T>(work: () => Promise<T>): Promise<T> => db.connection().execute(work);
