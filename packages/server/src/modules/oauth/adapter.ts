@@ -8,9 +8,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { isGrantable } from '../../access/permissions.ts';
 import type { Db } from '../../db/schema.ts';
 import { isUuid } from '../../platform/ids.ts';
-
-/** The protocol scopes every client may ask for beside its registered API scopes. */
-export const PROTOCOL_SCOPES = ['openid', 'offline_access', 'profile', 'email'] as const;
+import { PROTOCOL_SCOPES } from '../oauth-clients/validation.ts';
 
 /** Extra client metadata: the org that registered the client, and the API scopes it registered. */
 export const CLIENT_ORG = 'org_id';

@@ -406,6 +406,9 @@ describe('OAuth 2.0 authorization code + PKCE, with openid-client', () => {
       form: { csrf: 'forged', email: owner.email, password: PASSWORD },
     });
     expect(forged.status).toBe(403);
+    // A page a person can read (not problem JSON), never framed either.
+    expect(forged.page).toContain('start again');
+    expect(forged.headers?.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const wrong = await browser.submit(login.page, '/login', {
       email: owner.email,
       password: 'not-the-password-at-all',

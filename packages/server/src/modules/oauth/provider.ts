@@ -15,7 +15,8 @@ import { isGrantable } from '../../access/permissions.ts';
 import type { AppDeps } from '../../app-deps.ts';
 import { PAGE_HEADERS } from '../../http/hosted-pages.ts';
 import { safeEqual, sha256Hex } from '../../platform/crypto.ts';
-import { adapterFor, CLIENT_API_SCOPES, CLIENT_ORG, PROTOCOL_SCOPES } from './adapter.ts';
+import { PROTOCOL_SCOPES } from '../oauth-clients/validation.ts';
+import { adapterFor, CLIENT_API_SCOPES, CLIENT_ORG } from './adapter.ts';
 import {
   deviceCodePage,
   deviceConfirmPage,

@@ -19,7 +19,7 @@ import { checkSecondFactor, needsSecondFactor } from '../auth/second-factor.ts';
 import { verifyPasswordSignIn } from '../auth/service.ts';
 import { CLIENT_ORG } from './adapter.ts';
 import { consentRoutes } from './consents.ts';
-import { consentPage, deviceCodePage, loginPage, mfaPage, noOrgPage } from './pages.ts';
+import { consentPage, deviceCodePage, errorPage, loginPage, mfaPage, noOrgPage } from './pages.ts';
 import {
   API_RESOURCE,
   apiScopesOf,
@@ -120,6 +120,27 @@ interface InteractionParams {
 function interactionRoutes(app: FastifyInstance, deps: AppDeps, provider: () => Promise<Provider>) {
   // The pages post HTML forms; only here are urlencoded bodies accepted.
   app.register(formBody);
+  // People read these answers in a browser: errors are pages, not problem JSON (a stale or forged
+  // form, an interaction whose cookie expired).
+  app.setErrorHandler(
+    (error: Error & { statusCode?: number; error_description?: string }, request, reply) => {
+      const status = error instanceof ProblemError ? error.status : (error.statusCode ?? 500);
+      if (status >= 500) request.log.error({ err: error }, 'hosted OAuth page failed');
+      const detail =
+        error instanceof ProblemError
+          ? error.detail
+          : status < 500
+            ? (error.error_description ??
+              'This sign-in request is no longer valid; start again from the application.')
+            : 'Something went wrong on our side; start again from the application.';
+      return reply
+        .code(status)
+        .headers(PAGE_HEADERS)
+        .send(
+          errorPage({ error: status < 500 ? 'invalid_request' : 'server_error', error_description: detail }),
+        );
+    },
+  );
   const csrfFor = (uid: string) => hmacHex(deps.vault.masterKey.derive('oauth-csrf'), `interaction:${uid}`);
   const sendPage = (reply: FastifyReply, status: number, html: string) =>
     reply.code(status).headers(PAGE_HEADERS).send(html);
