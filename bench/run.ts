@@ -201,6 +201,10 @@ class ServerChild {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   static start(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ServerChild> {
     const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
       execArgv: ['--import', 'tsx'],
@@ -303,6 +307,8 @@ interface Measurement {
   otherCpuShare: number | null;
   /** The server's peak resident memory during the measured window (VmHWM, reset before it). */
   peakRss: number | null;
+  /** The embedded database process's, likewise; null on PostgreSQL (its backends share memory). */
+  databasePeakRss: number | null;
   profileFile: string | null;
 }
 
@@ -334,6 +340,69 @@ const CLOCK_TICKS = (() => {
     return 100;
   }
 })();
+
+/** One process's /proc/<pid>/stat fields after the command name, and the name; null if gone. */
+function procStat(pid: string): { name: string; fields: string[] } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const close = stat.lastIndexOf(')');
+  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+}
+
+/** The pids of `parent`'s child processes (Linux /proc); empty where unreadable. */
+function childPids(parent: number | undefined): string[] {
+  if (parent === undefined) return [];
+  try {
+    return readdirSync('/proc').filter(
+      (entry) => /^\d+$/.test(entry) && procStat(entry)?.fields[1] === String(parent),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** CPU time of these processes in µs (Linux /proc), or null when unreadable. */
+function processesCpuMicros(pids: string[]): number | null {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = procStat(pid);
+    if (stat) ticks += Number(stat.fields[11]) + Number(stat.fields[12]); // utime, stime
+  }
+  return pids.length === 0 ? null : (ticks * 1e6) / CLOCK_TICKS;
+}
+
+/**
+ * The embedded database's process (ADR 14: PGlite runs in a child of the server): its pids, to
+ * count its CPU and memory as the database's rather than as "other" processes'.
+ */
+function embeddedDatabasePids(server: ServerChild): string[] {
+  return childPids(server.pid);
+}
+
+/** VmHWM of these processes, summed (bytes), after `resetPeaks` cleared them; null if unreadable. */
+function processesPeakRss(pids: string[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const kb = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (kb) total += Number(kb) * 1000;
+    } catch {}
+  }
+  return total > 0 ? total : null;
+}
+
+/** Resets these processes' VmHWM to their current RSS (writing 5 to clear_refs), as control.ts does. */
+function resetPeaks(pids: string[]): void {
+  for (const pid of pids) {
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {}
+  }
+}
 
 /** CPU time of every local `postgres` process in µs (Linux /proc), or null when unreadable. */
 function postgresCpuMicros(): number | null {
@@ -397,18 +466,21 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
   let profileFile: string | null = null;
   const profiling = settings.profile && target.key !== 'bare';
   if (profiling) await server.call({ cmd: 'profile-start', intervalMicros: 250 });
-  const measuresDatabase = backend.includes('PostgreSQL');
+  // PostgreSQL: every local postgres process; embedded: the server's database child process.
+  const embeddedPids = backend.includes('PostgreSQL') ? null : embeddedDatabasePids(server);
+  const databaseCpu = () => (embeddedPids ? processesCpuMicros(embeddedPids) : postgresCpuMicros());
   await server.call({ cmd: 'memory-reset-peak' });
+  if (embeddedPids) resetPeaks(embeddedPids);
   const latencies: number[] = [];
   const serverCpuBefore = await server.call<NodeJS.CpuUsage>({ cmd: 'cpu' });
-  const databaseCpuBefore = measuresDatabase ? postgresCpuMicros() : null;
+  const databaseCpuBefore = databaseCpu();
   const machineCpuBefore = machineCpuMicros();
   const loadgenCpuBefore = process.cpuUsage();
   const wallBefore = process.hrtime.bigint();
   const result = await load(server, target, settings.duration, latencies);
   const wallMicros = Number(process.hrtime.bigint() - wallBefore) / 1000;
   const loadgenCpu = process.cpuUsage(loadgenCpuBefore);
-  const databaseCpuAfter = measuresDatabase ? postgresCpuMicros() : null;
+  const databaseCpuAfter = databaseCpu();
   const serverCpuAfter = await server.call<NodeJS.CpuUsage>({ cmd: 'cpu' });
   const machineCpuAfter = machineCpuMicros();
   const memory = await server.call<MemoryReport>({ cmd: 'memory' });
@@ -459,6 +531,7 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
         : null,
     // Without a resettable peak, VmHWM is the peak since start: report the current RSS instead.
     peakRss: memory.peakResettable ? memory.peakRss : memory.rss,
+    databasePeakRss: embeddedPids ? processesPeakRss(embeddedPids) : null,
     profileFile,
   };
   const other = measurement.otherCpuShare;
@@ -1006,6 +1079,7 @@ function measurementRow(m: Measurement, baseline: number): string[] {
       ? '—'
       : `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`,
     formatMb(m.peakRss),
+    formatMb(m.databasePeakRss),
     m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
   ];
 }
@@ -1020,10 +1094,11 @@ const MEASUREMENT_COLUMNS: Array<[string, 'left' | 'right']> = [
   ['p99 ms', 'right'],
   ['server CPU µs/req (user + sys)', 'right'],
   ['server CPU', 'right'],
-  ['PostgreSQL CPU µs/req', 'right'],
+  ['database CPU µs/req', 'right'],
   ['load-gen CPU', 'right'],
   ['other CPU', 'right'],
   ['server peak RSS MB', 'right'],
+  ['database process peak RSS MB', 'right'],
   ['non-2xx / errors', 'right'],
 ];
 
@@ -1054,6 +1129,7 @@ function scaleSection(results: ScaleResult[], baseline: number): string[] {
         ? '—'
         : `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`,
       formatMb(m.peakRss),
+      formatMb(m.databasePeakRss),
       m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
     ]),
   );
@@ -1068,9 +1144,10 @@ function scaleSection(results: ScaleResult[], baseline: number): string[] {
         ['p99 ms', 'right'],
         ['first use p50 / p99 ms', 'right'],
         ['server CPU µs/req (user + sys)', 'right'],
-        ['PostgreSQL CPU µs/req', 'right'],
+        ['database CPU µs/req', 'right'],
         ['other CPU', 'right'],
         ['server peak RSS MB', 'right'],
+        ['database process peak RSS MB', 'right'],
         ['non-2xx / errors', 'right'],
       ],
       rows,
@@ -1135,10 +1212,11 @@ function report(
   lines.push(
     '',
     'Server CPU is the server process’s user+system time (all its threads, so argon2 and WebCrypto on',
-    'libuv’s pool count) per request (system: the kernel, mostly loopback TCP) and as a share of one core; PostgreSQL CPU is every local `postgres`',
-    'process’s; load-gen CPU is this process’s (near 100% means the baseline is bounded by the load generator);',
+    'libuv’s pool count) per request (system: the kernel, mostly loopback TCP) and as a share of one core; database CPU is every local `postgres`',
+    'process’s, or the embedded database process’s (PGlite runs in a child of the server, ADR 14); load-gen CPU is this process’s (near 100% means the baseline is bounded by the load generator);',
     `other CPU is every other process’s (above ${percent(OTHER_CPU_WARNING)} of a core, ⚠: the figures are disturbed).`,
-    'Server peak RSS is the server process’s peak resident memory during the measured window (MB = 10⁶ bytes).',
+    'Server peak RSS is the server process’s peak resident memory during the measured window (MB = 10⁶ bytes);',
+    'the embedded database process’s is given beside it (a PostgreSQL server’s memory is not attributed).',
   );
   lines.push(...scaleSection(scale, baseline));
 

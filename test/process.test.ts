@@ -1,12 +1,24 @@
 // The real entry point as a newcomer runs it: a child process of packages/server/src/main.ts.
-// Data survives a restart, SIGTERM lets in-flight requests finish, bad config fails clearly, and
-// two nodes starting together on one PostgreSQL both come up on one schema.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Data survives a restart, SIGTERM lets in-flight requests finish, bad config fails clearly, two
+// nodes starting together on one PostgreSQL both come up on one schema, and the embedded database
+// runs in a process of its own that follows the server out.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { onPostgres, PASSWORD } from './harness.ts';
@@ -258,4 +270,195 @@ describe('the server process', () => {
       }
     },
   );
+});
+
+// ── the embedded database's own process ─────────────────────────────────────────────────────────
+
+/** The processes whose parent is `pid`, with their command lines. */
+function childProcesses(pid: number): { pid: number; args: string }[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
+  } catch {} // ps exits 1 when there are none
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [, id, args] = /^\s*(\d+)\s+(.*)$/.exec(line) ?? [];
+      return { pid: Number(id), args: args ?? '' };
+    });
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(done: () => boolean, what: string, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  while (!done()) {
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - started;
+}
+
+/** What `pid` has open (Linux /proc): files by path, sockets as socket:[inode]. */
+const openFiles = (pid: number) =>
+  readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return '';
+    }
+  });
+
+/** Inodes of the TCP sockets listening on this machine (state 0A in /proc/net/tcp and tcp6). */
+function tcpListenerInodes(): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!existsSync(table)) continue;
+    for (const line of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[3] === '0A') inodes.add(fields[9] as string);
+    }
+  }
+  return inodes;
+}
+
+/** Resident memory in MB (10⁶ bytes; /proc reports KiB). */
+const rssMb = (pid: number) =>
+  Math.round((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024) / 1e6);
+
+// The embedded database does not depend on the test project's database: once is enough.
+describe.runIf(!onPostgres && existsSync('/proc/self/fd'))('the embedded database in its own process', () => {
+  it('serves from a child on a private socket, hears revocations, follows the server out and keeps the data', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-child-'));
+    // The server's own TMPDIR, so the socket directory it creates can be found and checked.
+    const tmp = mkdtempSync(path.join(tmpdir(), 'orgplane-tmp-'));
+    dirs.push(dataDir, tmp);
+    const pgdata = path.join(realpathSync(dataDir), 'pgdata');
+    const socketDirs = () => readdirSync(tmp).filter((name) => name.startsWith('orgplane-db-'));
+    // A module-loading hook in the server (not in its database process, whose NODE_OPTIONS the
+    // server clears) notes which database drivers it loads.
+    const loaded = path.join(tmp, 'loaded.txt');
+    writeFileSync(
+      path.join(tmp, 'hooks.mjs'),
+      `import { appendFileSync } from 'node:fs';
+       export async function load(url, context, next) {
+         if (/pglite|\\/node_modules\\/pg\\//.test(url)) appendFileSync(${JSON.stringify(loaded)}, url + '\\n');
+         return next(url, context);
+       }`,
+    );
+    writeFileSync(
+      path.join(tmp, 'record-loads.mjs'),
+      `import { register } from 'node:module';
+       register(${JSON.stringify(pathToFileURL(path.join(tmp, 'hooks.mjs')).href)});`,
+    );
+    const env = {
+      ORGPLANE_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      ORGPLANE_MASTER_KEY: '',
+      TMPDIR: tmp,
+      NODE_OPTIONS: `--import ${path.join(tmp, 'record-loads.mjs')}`,
+    };
+
+    const first = await startNode(env);
+    const server = first.child.pid as number;
+    // (tsx may run an esbuild service beside it.)
+    const databases = childProcesses(server).filter((child) => child.args.includes('embedded-server.ts'));
+    expect(databases).toHaveLength(1);
+    const database = databases[0]!.pid;
+    // PGlite runs in the child: the server reaches it through pg and never loads PGlite…
+    const modules = readFileSync(loaded, 'utf8').trim().split('\n');
+    expect(modules.some((url) => url.includes('/node_modules/pg/'))).toBe(true);
+    expect(modules.filter((url) => /@electric-sql|kysely-pglite-dialect/.test(url))).toEqual([]);
+    // …and the child holds the database files open, the server none of them.
+    expect(openFiles(database).some((file) => file.startsWith(`${pgdata}/`))).toBe(true);
+    expect(openFiles(server).filter((file) => file.startsWith(`${pgdata}/`))).toEqual([]);
+    // It listens on a unix socket in a directory only this user may enter, and on no TCP port.
+    expect(socketDirs()).toHaveLength(1);
+    const socketDir = path.join(tmp, socketDirs()[0]!);
+    expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(socketDir, '.s.PGSQL.5432')).isSocket()).toBe(true);
+    const listening = tcpListenerInodes();
+    const tcp = openFiles(database)
+      .map((file) => /^socket:\[(\d+)\]$/.exec(file)?.[1])
+      .filter((inode) => inode && listening.has(inode));
+    expect(tcp).toEqual([]);
+
+    // The credential caches hear the database through the socket (0 would mean paused caches).
+    const metrics = await (await fetch(`${first.url}/metrics`)).text();
+    expect(metrics).toMatch(/^orgplane_change_feed_up 1$/m);
+    const signup = await post(`${first.url}/api/v1/auth/signup`, {
+      email: 'child@example.com',
+      password: PASSWORD,
+    });
+    expect(signup.status).toBe(201);
+    const { organization } = (await signup.json()) as { organization: { id: string } };
+    const login = await post(`${first.url}/api/v1/auth/login`, {
+      email: 'child@example.com',
+      password: PASSWORD,
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const owner = { authorization: `Bearer ${access_token}`, 'content-type': 'application/json' };
+    const created = await fetch(`${first.url}/api/v1/orgs/${organization.id}/api-keys`, {
+      method: 'POST',
+      headers: owner,
+      body: JSON.stringify({ name: 'child', scopes: ['read:workspaces'] }),
+    });
+    expect(created.status).toBe(201);
+    const key = (await created.json()) as { id: string; key: string };
+    const whoami = () => fetch(`${first.url}/api/v1/auth/whoami`, { headers: { 'x-api-key': key.key } });
+    expect((await whoami()).status).toBe(200);
+    expect((await whoami()).status).toBe(200); // now served from the cache
+    const revoked = await fetch(`${first.url}/api/v1/orgs/${organization.id}/api-keys/${key.id}`, {
+      method: 'DELETE',
+      headers: { authorization: owner.authorization },
+    });
+    expect(revoked.status).toBe(204);
+    const answered = Date.now();
+    let refused = false;
+    while (!refused && Date.now() - answered < 1_000) refused = (await whoami()).status === 401;
+    expect(refused).toBe(true);
+    console.log(`embedded: server RSS ${rssMb(server)} MB, database process RSS ${rssMb(database)} MB`);
+
+    // Killed without a word, the server leaves its database process disconnected: it closes the
+    // database, removes its socket directory and exits.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const gone = await until(() => !isRunning(database), 'the database process to exit', 5_000);
+    console.log(`embedded: database process exited ${gone} ms after its server was killed`);
+    expect(socketDirs()).toEqual([]);
+
+    // A new server takes over the stale lock and finds everything that was committed.
+    const second = await startNode(env);
+    const successor = childProcesses(second.child.pid as number).find((child) =>
+      child.args.includes('embedded-server.ts'),
+    );
+    expect(successor).toBeDefined();
+    const again = await post(`${second.url}/api/v1/auth/login`, {
+      email: 'child@example.com',
+      password: PASSWORD,
+    });
+    expect(again.status).toBe(200);
+    const stillRevoked = await fetch(`${second.url}/api/v1/auth/whoami`, {
+      headers: { 'x-api-key': key.key },
+    });
+    expect(stillRevoked.status).toBe(401);
+    expect(socketDirs()).toHaveLength(1);
+
+    // A clean shutdown leaves nothing behind: no process, no socket directory, no lock.
+    second.child.kill('SIGTERM');
+    expect(await second.exited, second.output().slice(-1500)).toBe(0);
+    await until(() => !isRunning(successor!.pid), 'the database process to exit', 5_000);
+    expect(socketDirs()).toEqual([]);
+    expect(existsSync(path.join(dataDir, 'orgplane.lock'))).toBe(false);
+  }, 180_000);
 });

@@ -19,6 +19,15 @@ describe('health and readiness', () => {
     expect(response.body).toEqual({ status: 'ok' });
   });
 
+  it('answers HEAD like GET without a body (monitors and load balancers probe with HEAD)', async () => {
+    const health = await server.request('HEAD', '/healthz');
+    expect(health.status).toBe(200);
+    expect(health.headers['content-type']).toMatch(/^application\/json/);
+    expect(health.text).toBe('');
+    // A HEAD twin is guarded like its GET: no credential, no entry.
+    expect((await server.request('HEAD', '/api/v1/auth/whoami')).status).toBe(401);
+  });
+
   it('/readyz answers 200 with migrations applied, 503 as a problem when the database is gone', async () => {
     expect((await server.request('GET', '/readyz')).status).toBe(200);
     const broken = await startTestServer();

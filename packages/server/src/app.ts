@@ -65,11 +65,6 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
     },
     routerOptions: { ignoreTrailingSlash: true },
-    // No automatic HEAD twin for every GET route (HEAD answers 404): measured, the doubled route
-    // count tipped the whole server over a cliff (healthz 16 → 25 µs per request, +110 MB RSS on
-    // PostgreSQL) once the OAuth, profile and MFA routes arrived; the cause is being investigated
-    // (the same V8 slowdown seen in a bare Fastify app past ~200 routes, issue 3 notes, ADR 12).
-    exposeHeadRoutes: false,
     logController: new AccessLogController(),
     frameworkErrors: frameworkErrorProblem,
     // A route with its own log level gets a real child at once, and so does the no-op logger of

@@ -1,14 +1,23 @@
 // Opens the database: real PostgreSQL via `pg` when a URL is given, otherwise embedded PGlite in
-// the data directory. Both speak the same SQL, so migrations, repos and tests are shared.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// the data directory (in its own process, reached through `pg` as well) or in memory for tests.
+// All speak the same SQL, so migrations, repos and tests are shared.
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { type ChangeFeed, InProcessChangeFeed, PostgresChangeFeed } from '../platform/change-feed.ts';
+import {
+  type ChangeFeed,
+  InProcessChangeFeed,
+  PostgresChangeFeed,
+  SessionChangeFeed,
+} from '../platform/change-feed.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { type EmbeddedServer, startEmbeddedServer } from './embedded-process.ts';
 import { migrate, pendingMigrations, type ScriptRunner } from './migrate.ts';
-import { openPgliteClient, pgliteRunner } from './pglite.ts';
+import { createPglite, pgliteRunner } from './pglite.ts';
 import type { Database, Db } from './schema.ts';
+
+export { DataDirInUseError } from './data-dir-lock.ts';
 
 export interface DatabaseOptions {
   /** postgres://… ; null → embedded PGlite. */
@@ -32,15 +41,12 @@ export interface OpenDatabase {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
-  return options.url ? openPostgres(options.url, options) : openPglite(options.dataDir);
+  if (options.url) return openPostgres(options.url, options);
+  return options.dataDir ? openEmbedded(options.dataDir) : openInMemory();
 }
 
-async function openPostgres(url: string, options: DatabaseOptions): Promise<OpenDatabase> {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: options.poolSize ?? 10,
-    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-  });
+/** Kysely and the migration runner over a `pg` pool: PostgreSQL's, and the embedded database's. */
+function overPool(pool: pg.Pool): Pick<OpenDatabase, 'db' | 'migrate' | 'pending'> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // Migrations hold a session-level advisory lock, so they need one client for their whole run.
   const withClient = async <T>(work: (runner: ScriptRunner) => Promise<T>): Promise<T> => {
@@ -56,70 +62,90 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
   };
   return {
     db,
-    kind: 'postgres',
     migrate: () => withClient((runner) => migrate(runner)),
     pending: () => withClient((runner) => pendingMigrations(runner)),
+  };
+}
+
+async function openPostgres(url: string, options: DatabaseOptions): Promise<OpenDatabase> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  });
+  const opened = overPool(pool);
+  return {
+    ...opened,
+    kind: 'postgres',
     changeFeed: (onError) =>
       PostgresChangeFeed.start({
         connectionString: url,
         ...(options.schema ? { schema: options.schema } : {}),
         onError,
       }),
-    close: () => db.destroy(),
+    close: () => opened.db.destroy(),
   };
 }
-
-export class DataDirInUseError extends Error {}
 
 /**
- * The embedded database belongs to one process at a time (two would corrupt it): a lock file with
- * the owner's pid. A lock left by a process that no longer runs is taken over.
+ * A data directory: PGlite runs in its own process (embedded-server.ts) and the server talks to it
+ * through `pg` over a unix socket, like to PostgreSQL, so the server never loads PGlite (ADR 14).
  */
-function lockDataDir(dataDir: string): () => void {
-  const file = path.join(dataDir, 'orgplane.lock');
+async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
+  const pgdata = path.join(dataDir, 'pgdata');
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  const lock = await lockDataDir(dataDir);
+  let child: EmbeddedServer;
   try {
-    closeSync(openSync(file, 'wx', 0o600));
+    child = await startEmbeddedServer(pgdata, {
+      // Noted at once: if this server dies while its database process starts, a successor waits.
+      onSpawn: (pid) => lock.noteDatabaseProcess(pid),
+      onLost: (error) => {
+        // The server cannot work without its database: fail loudly (main.ts shuts down, exit 1) so
+        // a supervisor restarts both, rather than answer 500 and 503 for ever.
+        process.nextTick(() => {
+          throw error;
+        });
+      },
+    });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const owner = Number(readFileSync(file, 'utf8').trim());
-    if (owner && owner !== process.pid && isRunning(owner)) {
-      throw new DataDirInUseError(
-        `the data directory ${dataDir} is in use by another Orgplane process (pid ${owner}); stop it first — the embedded database serves one process at a time`,
-      );
-    }
+    lock.release();
+    throw error;
   }
-  writeFileSync(file, `${process.pid}\n`, { mode: 0o600 });
-  return () => {
-    if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file, { force: true });
+  const feed = new SessionChangeFeed();
+  const pool = new pg.Pool({
+    host: child.socketDir,
+    port: 5432,
+    user: 'postgres',
+    database: 'postgres',
+    // PGlite is one session: a second connection would interleave its transactions and unnamed
+    // prepared statements with the first one's. Queries queue for the one connection instead.
+    max: 1,
+    idleTimeoutMillis: 0,
+    onConnect: feed.listenOn,
+  });
+  // A connection lost while idle is reported by the feed; the pool opens a new one when needed.
+  pool.on('error', () => undefined);
+  const opened = overPool(pool);
+  return {
+    ...opened,
+    kind: 'pglite',
+    changeFeed: (onError) => feed.start(onError, () => pool.query('SELECT 1')),
+    close: async () => {
+      try {
+        await opened.db.destroy();
+        await child.stop();
+      } finally {
+        lock.release();
+      }
+    },
   };
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
+/** In memory (the tests): PGlite in this process, one session behind Kysely's single connection. */
+async function openInMemory(): Promise<OpenDatabase> {
   const { PGliteDialect } = await import('kysely-pglite-dialect');
-  let client: PGlite;
-  let unlock = () => {};
-  if (dataDir) {
-    const dir = path.join(dataDir, 'pgdata');
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    unlock = lockDataDir(dataDir);
-    try {
-      client = await openPgliteClient(dir);
-    } catch (error) {
-      unlock();
-      throw error;
-    }
-  } else {
-    client = await openPgliteClient(null);
-  }
+  const client = await createPglite(null);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   const runner = pgliteRunner(client);
   // PGlite is one session, so its advisory lock cannot keep concurrent callers apart: hold Kysely's
@@ -131,9 +157,6 @@ async function openPglite(dataDir: string | null): Promise<OpenDatabase> {
     migrate: () => exclusive(() => migrate(runner)),
     pending: () => exclusive(() => pendingMigrations(runner)),
     changeFeed: () => InProcessChangeFeed.start(client),
-    close: async () => {
-      await db.destroy();
-      unlock();
-    },
+    close: () => db.destroy(),
   };
 }

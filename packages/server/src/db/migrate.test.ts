@@ -1,5 +1,5 @@
 // Migrations (migrate.ts) as openDatabase (database.ts) runs them, on PGlite and PostgreSQL.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, onPostgres, type TestDatabase } from '../../../../test/database.ts';
 import { newId } from '../platform/ids.ts';
-import { type OpenDatabase, openDatabase } from './database.ts';
+import { DataDirInUseError, type OpenDatabase, openDatabase } from './database.ts';
 import { listMigrations, type Migration, migrate, pendingMigrations, type ScriptRunner } from './migrate.ts';
 import type { Db } from './schema.ts';
 
@@ -299,25 +299,34 @@ describe('audit_logs is append-only', () => {
 });
 
 // Embedded mode only: PostgreSQL has no data directory.
-describe.runIf(!onPostgres)('embedded PGlite in a data directory', () => {
-  it('keeps its data and migrations across restarts', async () => {
+describe.runIf(!onPostgres)('embedded PGlite in a data directory (its own process)', () => {
+  it('migrates over the socket like PostgreSQL, and keeps its data and migrations across restarts', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-migrate-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
     const first = await openDatabase({ url: null, dataDir });
-    // A new embedded directory is created and migrated by a child process before it is opened
-    // (db/pglite.ts): every migration is applied, none is left for this process.
+    expect(first.kind).toBe('pglite');
+    // The database process created the directory (initdb) but migrates nothing itself: this
+    // process applies every migration over the socket, one session behind a pool of one.
+    expect(await first.pending()).toEqual(ALL);
+    const raced = await Promise.all([1, 2, 3].map(() => first.migrate()));
+    expect(raced.filter((applied) => applied.length > 0)).toEqual([ALL]);
     expect(await first.pending()).toEqual([]);
-    expect(await first.migrate()).toEqual([]);
     const applied = await sql<{ name: string }>`SELECT name FROM schema_migrations ORDER BY name`.execute(
       first.db,
     );
     expect(applied.rows.map((row) => row.name)).toEqual(ALL);
+    // It runs with our start parameters (db/pglite.ts).
+    const buffers = await sql<{ shared_buffers: string }>`SHOW shared_buffers`.execute(first.db);
+    expect(buffers.rows[0]!.shared_buffers).toBe('16MB');
     const orgId = newId();
     await first.db
       .insertInto('organizations')
       .values({ id: orgId, name: 'Kept', slug: `kept-${orgId}` })
       .execute();
+    // One process at a time on a data directory, this one included.
+    await expect(openDatabase({ url: null, dataDir })).rejects.toBeInstanceOf(DataDirInUseError);
     await first.close();
+    expect(existsSync(path.join(dataDir, 'orgplane.lock'))).toBe(false);
 
     const second = await openDatabase({ url: null, dataDir });
     try {

@@ -1,13 +1,19 @@
 // The change feed: what the database announces on `orgplane_changes` reaches every subscriber
-// (PGlite in process; PostgreSQL over a dedicated LISTEN connection that reconnects and reports
-// when it is deaf), only committed changes are announced, and the triggers of migration 0004 name
-// exactly the credentials a change affects — and stay silent for batched last_used_at writes.
+// (PGlite in process; PGlite in its own process, over its one socket connection; PostgreSQL over a
+// dedicated LISTEN connection that reconnects; the last two report when they are deaf), only
+// committed changes are announced, and the triggers of migration 0004 name exactly the
+// credentials a change affects — and stay silent for batched last_used_at writes.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratedTestDatabase, onPostgres, type TestDatabase } from '../../../../test/database.ts';
+import { type OpenDatabase, openDatabase } from '../db/database.ts';
 import { LastUsedRecorder } from '../db/last-used.ts';
 import type { Db } from '../db/schema.ts';
 import {
@@ -16,6 +22,7 @@ import {
   type ChangeListener,
   InProcessChangeFeed,
   PostgresChangeFeed,
+  SessionChangeFeed,
 } from './change-feed.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -144,6 +151,153 @@ describe('InProcessChangeFeed (PGlite)', () => {
     await notify('key:after-close');
     await sleep(50);
     expect(recorder.heard.slice(from)).toEqual([]);
+  });
+});
+
+// ── the embedded database in its own process: one session over a socket ───────────────────────
+
+describe('SessionChangeFeed (a pool of one connection to a PGlite socket)', () => {
+  let lite: PGlite;
+  let server: PGLiteSocketServer;
+  let pool: pg.Pool;
+  let feed: SessionChangeFeed;
+  let socketDir: string;
+  const errors: unknown[] = [];
+  const recorder = new Recorder();
+  const notify = (payload: string, channel = CHANGES_CHANNEL) =>
+    pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+  const serve = async () => {
+    server = new PGLiteSocketServer({ db: lite, path: path.join(socketDir, '.s.PGSQL.5432') });
+    await server.start();
+  };
+
+  beforeAll(async () => {
+    lite = await PGlite.create();
+    socketDir = mkdtempSync(path.join(tmpdir(), 'orgplane-feed-'));
+    await serve();
+    feed = new SessionChangeFeed();
+    pool = new pg.Pool({
+      host: socketDir,
+      port: 5432,
+      user: 'postgres',
+      database: 'postgres',
+      max: 1,
+      idleTimeoutMillis: 0,
+      onConnect: feed.listenOn,
+    });
+    pool.on('error', () => undefined);
+    await feed.start(
+      (error) => errors.push(error),
+      () => pool.query('SELECT 1'),
+    );
+    feed.subscribe(recorder);
+  });
+  afterAll(async () => {
+    await feed?.close();
+    await pool?.end();
+    await server?.stop();
+    await lite?.close();
+    rmSync(socketDir, { recursive: true, force: true });
+  });
+
+  it('is hearing once started, and hears what is committed through its own connection', async () => {
+    expect(feed.hearing).toBe(true);
+    expect(recorder.hearing).toEqual([true]);
+    // Ahead of the answer: a revocation is heard before the request that made it is answered.
+    await notify('key:session-1');
+    expect(recorder.heard).toContain('key:session-1');
+    await notify('key:elsewhere', 'another_channel');
+    expect(await recorder.drain(notify)).toEqual([]);
+  });
+
+  it('hears a transaction once, when it commits, and never one rolled back', async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, 'key:rolled-back']);
+      await client.query('ROLLBACK');
+      await client.query('BEGIN');
+      await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, 'key:committed']);
+      await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, 'key:committed']);
+      expect(recorder.heard).not.toContain('key:committed');
+      await client.query('COMMIT');
+      expect(recorder.heard.filter((tag) => tag === 'key:committed')).toEqual(['key:committed']);
+    } finally {
+      client.release();
+    }
+    expect(await recorder.drain(notify)).toEqual([]);
+    expect(recorder.heard).not.toContain('key:rolled-back');
+  });
+
+  it('is deaf while its connection is gone, and hears again on the next one', async () => {
+    const errorsBefore = errors.length;
+    await server.stop();
+    await recorder.until(() => recorder.hearing.at(-1) === false, 'onHearing(false)');
+    expect(feed.hearing).toBe(false);
+    expect(errors.length).toBeGreaterThan(errorsBefore);
+    await serve();
+    // The pool opens a new connection for the next query; it LISTENs before that query runs.
+    await notify('key:after-reconnect');
+    expect(recorder.heard).toContain('key:after-reconnect');
+    expect(feed.hearing).toBe(true);
+    expect(recorder.hearing).toEqual([true, false, true]);
+  });
+
+  it('reports deafness on close and stops delivering (last)', async () => {
+    await feed.close();
+    expect(feed.hearing).toBe(false);
+    expect(recorder.hearing).toEqual([true, false, true, false]);
+    const from = recorder.heard.length;
+    await notify('key:after-close');
+    await sleep(50);
+    expect(recorder.heard.slice(from)).toEqual([]);
+  });
+});
+
+describe.runIf(!onPostgres)('the embedded database in its own process (a data directory)', () => {
+  let dataDir: string;
+  let database: OpenDatabase;
+  let feed: ChangeFeed;
+  const recorder = new Recorder();
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-feed-embedded-'));
+    database = await openDatabase({ url: null, dataDir });
+    await database.migrate();
+    feed = await database.changeFeed(() => undefined);
+    feed.subscribe(recorder);
+  });
+  afterAll(async () => {
+    await feed?.close();
+    await database?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('hears a key revoked through the pool by the time the revocation is answered', async () => {
+    expect(feed.hearing).toBe(true);
+    const db = database.db;
+    const userId = randomUUID();
+    const orgId = randomUUID();
+    const keyId = randomUUID();
+    await sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.com`}, 'x')`.execute(
+      db,
+    );
+    await sql`INSERT INTO organizations (id, name, slug) VALUES (${orgId}, 'Org', ${`org-${orgId}`})`.execute(
+      db,
+    );
+    await sql`
+      INSERT INTO api_keys (org_id, id, name, key_hash, key_start, scopes, created_by_user_id)
+      VALUES (${orgId}, ${keyId}, 'k', ${randomBytes(16).toString('hex')}, 'fl_abcdefgh', ${['read:org']}, ${userId})`.execute(
+      db,
+    );
+    expect(recorder.heard).toEqual([]);
+    await db.transaction().execute(async (trx) => {
+      await trx.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', keyId).execute();
+      expect(recorder.heard).toEqual([]);
+    });
+    expect(recorder.heard).toEqual([`key:${keyId}`]);
+    await db.deleteFrom('api_keys').where('id', '=', keyId).execute();
+    expect(recorder.heard).toEqual([`key:${keyId}`, `key:${keyId}`]);
   });
 });
 

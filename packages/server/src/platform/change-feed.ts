@@ -1,7 +1,8 @@
 // Hears what the database's change triggers announce (migration 0004) and hands each tag to the
 // subscribers — the credential caches of this node. On PostgreSQL a dedicated connection LISTENs,
-// so any number of nodes on one database hear each other's revocations within milliseconds; the
-// embedded database is one process and delivers its notifications in process.
+// so any number of nodes on one database hear each other's revocations within milliseconds. The
+// embedded database is one session: in memory it delivers its notifications in process; in its own
+// process (a data directory, ADR 14) they arrive on the server's one connection to it.
 //
 // While the listening connection is down the feed is "deaf": subscribers are told (`onDeaf`) and
 // must stop trusting their caches until `onHearing`, which follows a reconnect.
@@ -63,6 +64,53 @@ export class InProcessChangeFeed extends Feed {
   async close(): Promise<void> {
     this.setHearing(false);
     await this.unlisten?.();
+  }
+}
+
+/**
+ * The embedded database in its own process (db/embedded-process.ts), reached over a pool of one
+ * connection: PGlite is a single session, and through its socket it hands the notifications a
+ * commit raises to that connection's protocol stream, ahead of the commit's answer (its in-process
+ * listeners hear nothing in that mode). So every connection the pool opens LISTENs before the pool
+ * hands it out (`listenOn` is the pool's onConnect hook), and the feed hears what arrives on it.
+ * Without an open connection the feed is deaf; the next connection makes it hear again.
+ */
+export class SessionChangeFeed extends Feed {
+  private listening: pg.ClientBase | null = null;
+  private closed = true;
+  private onError: ((error: unknown) => void) | undefined;
+
+  /** The pool's onConnect hook (pg-pool awaits it, so the LISTEN runs before any other query). */
+  readonly listenOn = async (client: pg.ClientBase): Promise<void> => {
+    client.on('notification', (message) => {
+      if (this.closed || this.listening !== client) return;
+      if (message.channel === CHANGES_CHANNEL && message.payload) this.heard(message.payload);
+    });
+    const lost = (error: unknown) => {
+      if (this.listening !== client) return;
+      this.listening = null;
+      this.setHearing(false);
+      if (!this.closed) this.onError?.(error);
+    };
+    client.on('error', lost);
+    client.on('end', () => lost(new Error('the connection to the embedded database ended')));
+    await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+    this.listening = client;
+    this.setHearing(!this.closed);
+  };
+
+  /** Starts delivering; `roundTrip` (a query on the pool) makes sure a listening connection is open. */
+  async start(onError: (error: unknown) => void, roundTrip: () => Promise<unknown>): Promise<this> {
+    this.onError = onError;
+    this.closed = false;
+    await roundTrip();
+    this.setHearing(this.listening !== null);
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.setHearing(false);
   }
 }
 

@@ -1,0 +1,122 @@
+// The server's half of embedded-server.ts: forks the process that owns the embedded database,
+// waits until it serves on its unix socket, and stops it again (ADR 14). The server reaches it
+// through `pg` like any PostgreSQL, so PGlite's WebAssembly never lives in the server process.
+import { type ChildProcess, fork } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** What the database process tells the server (IPC). */
+export type EmbeddedServerMessage = { type: 'ready'; socketDir: string };
+/** What the server tells the database process (IPC). */
+export type EmbeddedParentMessage = { type: 'close' };
+
+// A first start runs initdb, which takes seconds on a slow disk; a minute is not unusual under load.
+const START_TIMEOUT_MS = 120_000;
+// Closing flushes PGlite to disk; past this the process is killed rather than block shutdown.
+const STOP_TIMEOUT_MS = 10_000;
+
+export interface EmbeddedServer {
+  /** The private directory (mode 0700) holding the socket `.s.PGSQL.5432`: pg's `host`. */
+  socketDir: string;
+  pid: number;
+  /** Asks the process to close the database (flushed to disk) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedServerEvents {
+  /** The process exists (its pid), before it is ready: it may touch the directory from now on. */
+  onSpawn(pid: number): void;
+  /** It exited later without being asked to (the server cannot work without it). */
+  onLost(error: Error): void;
+}
+
+/** Forks the database process on `pgdata` and resolves once it accepts connections. */
+export function startEmbeddedServer(
+  pgdata: string,
+  { onSpawn, onLost }: EmbeddedServerEvents,
+): Promise<EmbeddedServer> {
+  // The server runs its TypeScript through tsx; the child needs the same loader.
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'embedded-server.ts');
+  const child = fork(script, [pgdata], {
+    execArgv: ['--import', tsx],
+    env: { ...process.env, NODE_OPTIONS: '' },
+    // stdout ignored (it prints nothing); stderr read so a failed start can say why.
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  if (child.pid) onSpawn(child.pid);
+  let ready = false;
+  let stopping = false;
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    if (ready) process.stderr.write(chunk);
+    else stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', (code, signal) => {
+    if (ready && !stopping) {
+      onLost(new Error(`the embedded database process exited unexpectedly (${signal ?? `code ${code}`})`));
+    }
+  });
+
+  return new Promise((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new Error(`the embedded database in ${pgdata} did not start within ${START_TIMEOUT_MS / 1000} s`),
+        ),
+      START_TIMEOUT_MS,
+    );
+    child.once('error', fail);
+    child.once('exit', (code, signal) => {
+      if (ready) return;
+      fail(
+        new Error(
+          `the embedded database in ${pgdata} failed to start: ${stderr.trim() || (signal ?? `exit code ${code}`)}`,
+        ),
+      );
+    });
+    child.on('message', (message: EmbeddedServerMessage) => {
+      if (ready || message?.type !== 'ready') return;
+      ready = true;
+      clearTimeout(timer);
+      // Anything it said while starting (warnings) is not lost.
+      if (stderr) process.stderr.write(stderr);
+      resolve({
+        socketDir: message.socketDir,
+        pid: child.pid as number,
+        stop: async () => {
+          stopping = true;
+          try {
+            await stopChild(child, exited);
+          } finally {
+            // Its own to remove, unless it was killed before it could.
+            if (path.basename(message.socketDir).startsWith('orgplane-db-')) {
+              rmSync(message.socketDir, { recursive: true, force: true });
+            }
+          }
+        },
+      });
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  if (child.connected) child.send({ type: 'close' } satisfies EmbeddedParentMessage);
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+  if (child.exitCode !== 0) {
+    throw new Error(
+      `the embedded database process did not close cleanly (${child.signalCode ?? `exit code ${child.exitCode}`})`,
+    );
+  }
+}
