@@ -6,6 +6,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -461,4 +462,37 @@ describe.runIf(!onPostgres && existsSync('/proc/self/fd'))('the embedded databas
     expect(socketDirs()).toEqual([]);
     expect(existsSync(path.join(dataDir, 'orgplane.lock'))).toBe(false);
   }, 180_000);
+
+  it('keeps its socket private with a TMPDIR too long for a socket path, and ignores PGSSLMODE', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-child-'));
+    // A TMPDIR whose socket path would be cut short by the kernel's 108-byte limit.
+    const longTmp = path.join(mkdtempSync(path.join(tmpdir(), 'orgplane-tmp-')), 'x'.repeat(100));
+    mkdirSync(longTmp, { recursive: true });
+    dirs.push(dataDir, path.dirname(longTmp));
+    const before = new Set(readdirSync('/tmp').filter((name) => name.startsWith('orgplane-db-')));
+    const node = await startNode({
+      ORGPLANE_DATA_DIR: dataDir,
+      DATABASE_URL: '',
+      ORGPLANE_MASTER_KEY: '',
+      TMPDIR: longTmp,
+      // Set where a managed PostgreSQL is used; a local socket must not ask for TLS.
+      PGSSLMODE: 'require',
+    });
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+    // Nothing was created in the long TMPDIR (a truncated path would land beside the private
+    // directory); the socket lives in a private directory under /tmp instead.
+    expect(readdirSync(longTmp).filter((name) => name.startsWith('orgplane-db-'))).toEqual([]);
+    const created = readdirSync('/tmp').filter(
+      (name) => name.startsWith('orgplane-db-') && !before.has(name),
+    );
+    expect(created).toHaveLength(1);
+    const socketDir = path.join('/tmp', created[0]!);
+    expect(statSync(socketDir).mode & 0o777).toBe(0o700);
+    const socket = statSync(path.join(socketDir, '.s.PGSQL.5432'));
+    expect(socket.isSocket()).toBe(true);
+    expect(socket.mode & 0o777).toBe(0o600);
+    node.child.kill('SIGTERM');
+    expect(await node.exited, node.output().slice(-1500)).toBe(0);
+    expect(existsSync(socketDir)).toBe(false);
+  }, 120_000);
 });

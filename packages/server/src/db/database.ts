@@ -122,6 +122,10 @@ async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
     // prepared statements with the first one's. Queries queue for the one connection instead.
     max: 1,
     idleTimeoutMillis: 0,
+    // Never TLS on a local socket (PGSSLMODE in the environment would otherwise make pg ask for it,
+    // which pglite-socket cannot answer), and never wait for ever for the one connection.
+    ssl: false,
+    connectionTimeoutMillis: 10_000,
     onConnect: feed.listenOn,
   });
   // A connection lost while idle is reported by the feed; the pool opens a new one when needed.
@@ -130,16 +134,36 @@ async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
   return {
     ...opened,
     kind: 'pglite',
-    changeFeed: (onError) => feed.start(onError, () => pool.query('SELECT 1')),
+    changeFeed: (onError) => feed.start(onError, () => roundTrip(pool)),
     close: async () => {
+      feed.stopHeartbeat();
       try {
         await opened.db.destroy();
-        await child.stop();
       } finally {
-        lock.release();
+        // Stopped (and waited for) whatever happened above: the lock outlives its database process.
+        try {
+          await child.stop();
+        } finally {
+          lock.release();
+        }
       }
     },
   };
+}
+
+/**
+ * `SELECT 1` on the pool's connection. Not `pool.query`: that discards the connection on any error,
+ * and with it this session's place in the one-connection pool.
+ */
+async function roundTrip(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('SELECT 1');
+    client.release();
+  } catch (error) {
+    client.release(error as Error); // a connection that failed a trivial query is broken: drop it
+    throw error;
+  }
 }
 
 /** In memory (the tests): PGlite in this process, one session behind Kysely's single connection. */

@@ -2,7 +2,7 @@
 // waits until it serves on its unix socket, and stops it again (ADR 14). The server reaches it
 // through `pg` like any PostgreSQL, so PGlite's WebAssembly never lives in the server process.
 import { type ChildProcess, fork } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { lstatSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -85,6 +85,8 @@ export function startEmbeddedServer(
     });
     child.on('message', (message: EmbeddedServerMessage) => {
       if (ready || message?.type !== 'ready') return;
+      const unsafe = unsafeSocketDir(message.socketDir);
+      if (unsafe) return fail(new Error(`the embedded database's socket directory ${unsafe}`));
       ready = true;
       clearTimeout(timer);
       // Anything it said while starting (warnings) is not lost.
@@ -106,6 +108,18 @@ export function startEmbeddedServer(
       });
     });
   });
+}
+
+/**
+ * Why the socket directory cannot be trusted, or null: PGlite has no authentication, so only a
+ * directory of this user's, mode 0700, and not a symlink keeps other local users out.
+ */
+function unsafeSocketDir(dir: string): string | null {
+  const stat = lstatSync(dir, { throwIfNoEntry: false });
+  if (!stat?.isDirectory()) return `${dir} is not a directory`;
+  if (process.getuid && stat.uid !== process.getuid()) return `${dir} belongs to another user`;
+  if ((stat.mode & 0o777) !== 0o700) return `${dir} has mode ${(stat.mode & 0o777).toString(8)}, not 700`;
+  return null;
 }
 
 async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {

@@ -13,7 +13,7 @@
 // `--initdb`: initdb leaves its WebAssembly instance resident in the process that ran it (measured:
 // this process held ~740 MB for its whole life after an initdb, ~265 MB after a plain open).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,9 +28,13 @@ import { createPglite } from './pglite.ts';
 // database once the server has let go of it, or after this long at the latest.
 const SIGNAL_GRACE_MS = 15_000;
 
+// A unix socket path longer than this is cut short by Node and by pg without an error — and would
+// then name a file outside the private directory (sun_path holds 108 bytes with its terminator).
+const MAX_SOCKET_PATH = 103;
+
 if (process.argv[2] === '--initdb' && process.argv[3]) {
-  // Never interrupted halfway (Ctrl-C reaches it too): a half-created directory would not open again.
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => undefined);
+  // Ctrl-C and a closed terminal reach it too; it runs to the end rather than stop halfway.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => undefined);
   await (await createPglite(process.argv[3])).close();
   process.exit(0);
 }
@@ -41,17 +45,42 @@ if (!pgdata || !send) {
   process.exit(64);
 }
 
-function initdbInChildProcess(dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
+/**
+ * Creates the cluster in a sibling directory and renames it into place, so that an initdb that was
+ * killed halfway (or orphaned by a start that timed out) never leaves a directory that looks
+ * created; leftovers of such runs are removed first.
+ */
+async function initdbInChildProcess(dir: string): Promise<void> {
+  const parent = path.dirname(dir);
+  const prefix = `${path.basename(dir)}.initdb-`;
+  for (const entry of readdirSync(parent)) {
+    if (entry.startsWith(prefix)) rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+  const staging = mkdtempSync(path.join(parent, prefix));
+  await new Promise<void>((resolve, reject) => {
     execFile(
       process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--initdb', dir],
+      [...process.execArgv, fileURLToPath(import.meta.url), '--initdb', staging],
       (error, _stdout, stderr) => {
         if (error) reject(new Error(`initdb in ${dir} failed: ${stderr.trim() || error.message}`));
         else resolve();
       },
     );
   });
+  if (existsSync(dir)) rmdirSync(dir); // the empty directory the server made (fails if not empty)
+  renameSync(staging, dir);
+}
+
+/** A private directory (mode 0700) for the socket, with a path short enough to be kept whole. */
+function socketDirectory(): string {
+  for (const base of [os.tmpdir(), '/tmp']) {
+    const dir = mkdtempSync(path.join(base, 'orgplane-db-'));
+    if (Buffer.byteLength(path.join(dir, '.s.PGSQL.5432')) <= MAX_SOCKET_PATH) return dir;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  throw new Error(
+    `no directory with a short enough path for the database socket: TMPDIR (${os.tmpdir()}) is too long and /tmp is not usable`,
+  );
 }
 
 let db: PGlite | undefined;
@@ -61,11 +90,18 @@ let socketDir: string | undefined;
 async function start(): Promise<void> {
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) await initdbInChildProcess(pgdata);
   db = await createPglite(pgdata);
-  // mkdtemp creates the directory with mode 0700.
-  socketDir = mkdtempSync(path.join(os.tmpdir(), 'orgplane-db-'));
+  // mkdtemp creates the directory with mode 0700; the socket itself is made owner-only as well.
+  socketDir = socketDirectory();
+  const socket = path.join(socketDir, '.s.PGSQL.5432');
   // One connection: PGlite is a single session, a second client would share its transactions.
-  server = new PGLiteSocketServer({ db, path: path.join(socketDir, '.s.PGSQL.5432'), maxConnections: 1 });
-  await server.start();
+  const listening = new PGLiteSocketServer({ db, path: socket, maxConnections: 1 });
+  server = listening;
+  // pglite-socket's start() never settles when listen fails (EADDRINUSE, EACCES): its error event does.
+  await new Promise<void>((resolve, reject) => {
+    listening.addEventListener('error', (event) => reject((event as CustomEvent).detail), { once: true });
+    listening.start().then(resolve, reject);
+  });
+  chmodSync(socket, 0o600);
 }
 
 let stopping = false;
@@ -77,7 +113,11 @@ async function stop(starting: Promise<void>): Promise<void> {
   await starting.catch(() => undefined);
   try {
     await server?.stop();
-    await db?.close();
+  } catch (error) {
+    console.error('orgplane: stopping the embedded database socket failed:', error);
+  }
+  try {
+    await db?.close(); // flushes: done even when the socket would not stop
   } catch (error) {
     console.error('orgplane: closing the embedded database failed:', error);
     code = 1;
@@ -92,7 +132,7 @@ process.on('message', (message: EmbeddedParentMessage) => {
   if (message?.type === 'close') void stop(starting);
 });
 process.on('disconnect', () => void stop(starting));
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (!process.connected) void stop(starting);
     else setTimeout(() => void stop(starting), SIGNAL_GRACE_MS).unref();

@@ -175,7 +175,8 @@ describe('SessionChangeFeed (a pool of one connection to a PGlite socket)', () =
     lite = await PGlite.create();
     socketDir = mkdtempSync(path.join(tmpdir(), 'orgplane-feed-'));
     await serve();
-    feed = new SessionChangeFeed();
+    // A quick heartbeat, so that a wedged connection shows within the test.
+    feed = new SessionChangeFeed({ heartbeatMs: 100, deadlineMs: 600 });
     pool = new pg.Pool({
       host: socketDir,
       port: 5432,
@@ -243,10 +244,28 @@ describe('SessionChangeFeed (a pool of one connection to a PGlite socket)', () =
     expect(recorder.hearing).toEqual([true, false, true]);
   });
 
+  it('turns deaf when the database stops answering (a wedged process raises no error), and hears again when it answers', async () => {
+    const errorsBefore = errors.length;
+    // The one connection, taken and held: the heartbeat's round trip cannot get through.
+    const held = await pool.connect();
+    try {
+      await recorder.until(() => recorder.hearing.at(-1) === false, 'onHearing(false)');
+      expect(feed.hearing).toBe(false);
+      expect(String(errors.at(-1))).toMatch(/did not answer within/);
+      expect(errors.length).toBeGreaterThan(errorsBefore);
+    } finally {
+      held.release();
+    }
+    await recorder.until(() => recorder.hearing.at(-1) === true, 'onHearing(true)');
+    expect(feed.hearing).toBe(true);
+    await notify('key:after-wedge');
+    expect(recorder.heard).toContain('key:after-wedge');
+  });
+
   it('reports deafness on close and stops delivering (last)', async () => {
     await feed.close();
     expect(feed.hearing).toBe(false);
-    expect(recorder.hearing).toEqual([true, false, true, false]);
+    expect(recorder.hearing).toEqual([true, false, true, false, true, false]);
     const from = recorder.heard.length;
     await notify('key:after-close');
     await sleep(50);

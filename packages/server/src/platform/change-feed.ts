@@ -10,6 +10,9 @@ import pg from 'pg';
 
 export const CHANGES_CHANNEL = 'orgplane_changes';
 const HEARTBEAT_MS = 2_000;
+// Long enough for the slowest legitimate query ahead of the heartbeat on the embedded database's
+// one connection (a migration, a bulk import), short enough to notice a wedged process.
+const SESSION_DEADLINE_MS = 15_000;
 
 export interface ChangeListener {
   onChange(tag: string): void;
@@ -79,6 +82,17 @@ export class SessionChangeFeed extends Feed {
   private listening: pg.ClientBase | null = null;
   private closed = true;
   private onError: ((error: unknown) => void) | undefined;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private beating = false;
+
+  constructor(
+    private readonly timing: { heartbeatMs: number; deadlineMs: number } = {
+      heartbeatMs: HEARTBEAT_MS,
+      deadlineMs: SESSION_DEADLINE_MS,
+    },
+  ) {
+    super();
+  }
 
   /** The pool's onConnect hook (pg-pool awaits it, so the LISTEN runs before any other query). */
   readonly listenOn = async (client: pg.ClientBase): Promise<void> => {
@@ -99,16 +113,58 @@ export class SessionChangeFeed extends Feed {
     this.setHearing(!this.closed);
   };
 
-  /** Starts delivering; `roundTrip` (a query on the pool) makes sure a listening connection is open. */
+  /**
+   * Starts delivering; `roundTrip` (a query on the pool) makes sure a listening connection is open,
+   * and is repeated as a heartbeat: a database process that is alive but wedged raises no error,
+   * so a round trip that does not come back within the deadline makes the feed deaf (the caches
+   * stop trusting what they hold) until one does.
+   */
   async start(onError: (error: unknown) => void, roundTrip: () => Promise<unknown>): Promise<this> {
     this.onError = onError;
     this.closed = false;
     await roundTrip();
     this.setHearing(this.listening !== null);
+    this.heartbeat = setInterval(() => void this.beat(roundTrip), this.timing.heartbeatMs);
+    this.heartbeat.unref();
     return this;
   }
 
+  private async beat(roundTrip: () => Promise<unknown>): Promise<void> {
+    if (this.beating) return; // the last one has not come back: already deaf, or about to be
+    this.beating = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        roundTrip(),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(`the embedded database did not answer within ${this.timing.deadlineMs / 1000} s`),
+              ),
+            this.timing.deadlineMs,
+          );
+        }),
+      ]);
+      if (!this.closed) this.setHearing(this.listening !== null);
+    } catch (error) {
+      if (!this.closed) {
+        this.setHearing(false);
+        this.onError?.(error);
+      }
+    } finally {
+      clearTimeout(timer);
+      this.beating = false;
+    }
+  }
+
+  stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
   async close(): Promise<void> {
+    this.stopHeartbeat();
     this.closed = true;
     this.setHearing(false);
   }
