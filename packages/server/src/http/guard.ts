@@ -213,9 +213,14 @@ function authorize(
   request.orgId = orgId;
 }
 
-export function actorOf(request: FastifyRequest): Actor {
+/** The principal the guard resolved (a route that needs only this skips building the actor). */
+export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw problems.unauthorized();
-  return { principal: request.principal, ...originOf(request) };
+  return request.principal;
+}
+
+export function actorOf(request: FastifyRequest): Actor {
+  return { principal: principalOf(request), ...originOf(request) };
 }
 
 export function originOf(request: FastifyRequest) {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { actorOf, originOf } from '../../http/guard.ts';
+import { actorOf, originOf, principalOf } from '../../http/guard.ts';
 import { NoContent } from '../../http/schema-helpers.ts';
 import {
   Jwks,
@@ -100,7 +100,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     // Not async: no promise per request. (A string is sent as is; the schema above still documents
     // the shape whoamiJson produces.)
     (request, reply) => {
-      reply.type('application/json; charset=utf-8').send(whoamiJson(actorOf(request).principal) as never);
+      reply.type('application/json; charset=utf-8').send(whoamiJson(principalOf(request)) as never);
     },
   );
 

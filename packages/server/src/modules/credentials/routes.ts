@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { actorOf } from '../../http/guard.ts';
+import { principalOf } from '../../http/guard.ts';
 import { ExchangedToken, IntrospectBody, Introspection, RotatedKey, TokenExchangeBody } from './schemas.ts';
 import { exchangeApiKey, introspect, rotateSigningKey } from './service.ts';
 
@@ -33,7 +33,7 @@ export const credentialRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = as
         response: { 200: RotatedKey },
       },
     },
-    async (request) => rotateSigningKey(deps, actorOf(request).principal, request.log),
+    async (request) => rotateSigningKey(deps, principalOf(request), request.log),
   );
 
   app.post(
@@ -49,6 +49,6 @@ export const credentialRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = as
         response: { 200: Introspection },
       },
     },
-    async (request) => introspect(deps, actorOf(request).principal, request.body.token),
+    async (request) => introspect(deps, principalOf(request), request.body.token),
   );
 };

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type Static, Type } from 'typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { actorOf } from '../../http/guard.ts';
+import { principalOf } from '../../http/guard.ts';
 import { problems } from '../../http/problem.ts';
 import { NoContent } from '../../http/schema-helpers.ts';
 
@@ -49,7 +49,7 @@ export function consentRoutes(app: FastifyInstance, deps: AppDeps) {
       },
     },
     async (request): Promise<Static<typeof ConsentList>> => {
-      const userId = actorOf(request).principal.userId;
+      const userId = principalOf(request).userId;
       const rows = await deps.db
         .selectFrom('oauth_models as g')
         .innerJoin('oauth_clients as c', 'c.id', 'g.client_id')
@@ -103,7 +103,7 @@ export function consentRoutes(app: FastifyInstance, deps: AppDeps) {
       },
     },
     async (request, reply) => {
-      const userId = actorOf(request).principal.userId;
+      const userId = principalOf(request).userId;
       const grantId = (request.params as Static<typeof ConsentParams>).grant_id;
       const removed = await deps.db.transaction().execute(async (trx) => {
         const grant = await trx

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../../app-deps.ts';
-import { actorOf, scopeOf } from '../../http/guard.ts';
+import { actorOf, principalOf, scopeOf } from '../../http/guard.ts';
 import { pageOf } from '../../http/pagination.ts';
 import { NoContent } from '../../http/schema-helpers.ts';
 import {
@@ -84,7 +84,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
       await deleteOrg(deps, scopeOf(request));
       // The org's own audit log goes with it, so the deletion is recorded in the server log.
       request.log.warn(
-        { org_id: scopeOf(request), deleted_by: actorOf(request).principal.userId },
+        { org_id: scopeOf(request), deleted_by: principalOf(request).userId },
         'organization deleted with all its data',
       );
       return reply.code(204).send(null);
