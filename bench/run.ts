@@ -467,8 +467,13 @@ async function measure(backend: string, server: ServerChild, target: Target): Pr
   const profiling = settings.profile && target.key !== 'bare';
   if (profiling) await server.call({ cmd: 'profile-start', intervalMicros: 250 });
   // PostgreSQL: every local postgres process; embedded: the server's database child process.
-  const embeddedPids = backend.includes('PostgreSQL') ? null : embeddedDatabasePids(server);
-  const databaseCpu = () => (embeddedPids ? processesCpuMicros(embeddedPids) : postgresCpuMicros());
+  const embeddedPids = backend.includes('PGlite') ? embeddedDatabasePids(server) : null;
+  const databaseCpu = () =>
+    embeddedPids
+      ? processesCpuMicros(embeddedPids)
+      : backend.includes('PostgreSQL')
+        ? postgresCpuMicros()
+        : null;
   await server.call({ cmd: 'memory-reset-peak' });
   if (embeddedPids) resetPeaks(embeddedPids);
   const latencies: number[] = [];
