@@ -27,6 +27,7 @@
 //   BENCH_PROFILE=1     CPU-profile the Orgplane server during each measured path; writes
 //                       bench/results/profiles/*.cpuprofile and appends a summary. The profiler
 //                       slows the server down: figures from such a run are not the benchmark's.
+//   BENCH_SERVER_NODE_FLAGS  extra Node/V8 flags for the server children only (experiments)
 //
 // Load goes only to 127.0.0.1, every run is bounded by BENCH_DURATION, and the whole run by a
 // watchdog; the output is a markdown table on stdout and in bench/results/latest.md, with each
@@ -44,6 +45,8 @@ import { formatSummary, loadProfile, summariseProfile } from './profile-summary.
 import type { ChildMessage, ControlCommand, MemoryReport } from './servers/control.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+// Extra node/V8 flags for the server children only (experiments; the figures quoted use none).
+const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 const PROFILES_DIR = path.join(RESULTS_DIR, 'profiles');
 
@@ -207,7 +210,7 @@ class ServerChild {
 
   static start(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ServerChild> {
     const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
-      execArgv: ['--import', 'tsx'],
+      execArgv: [...SERVER_NODE_FLAGS, '--import', 'tsx'],
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

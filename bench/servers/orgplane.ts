@@ -5,8 +5,9 @@
 // One command of its own over the control channel: `bulk-api-keys`, for the scale run. It inserts
 // through the server's own database handle, because with PGlite this process owns the data
 // directory (no second client can open it); on PostgreSQL the same path keeps the two backends alike.
-// First: before anything else loads (see the module).
+// First: before anything else loads (see the modules).
 import '../../packages/server/src/platform/tick-shape.ts';
+import '../../packages/server/src/platform/no-pretenuring.ts';
 import type { AddressInfo } from 'node:net';
 import { sql } from 'kysely';
 import { startOrgplane } from '../../packages/server/src/bootstrap.ts';

@@ -1,7 +1,8 @@
 // Entry point: read config, open and migrate the database, serve, and shut down gracefully
 // (stop accepting, finish in-flight requests, close the database) on SIGTERM/SIGINT.
-// First: before anything else loads (see the module).
+// First: before anything else loads (see the modules).
 import './platform/tick-shape.ts';
+import './platform/no-pretenuring.ts';
 import closeWithGrace from 'close-with-grace';
 import { startOrgplane } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
