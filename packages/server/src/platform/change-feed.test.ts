@@ -27,6 +27,25 @@ import {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A user, an org and an API key of that user, as rows: what the triggers and batches act on. */
+async function insertKeyWithOwner(db: Db): Promise<{ userId: string; orgId: string; keyId: string }> {
+  const userId = randomUUID();
+  const orgId = randomUUID();
+  const keyId = randomUUID();
+  await sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.com`}, 'x')`.execute(
+    db,
+  );
+  await sql`INSERT INTO organizations (id, name, slug) VALUES (${orgId}, 'Org', ${`org-${orgId}`})`.execute(
+    db,
+  );
+  await sql`
+    INSERT INTO api_keys (org_id, id, name, key_hash, key_start, scopes, created_by_user_id)
+    VALUES (${orgId}, ${keyId}, 'k', ${randomBytes(16).toString('hex')}, 'fl_abcdefgh', ${['read:org']}, ${userId})`.execute(
+    db,
+  );
+  return { userId, orgId, keyId };
+}
+
 /** A subscriber that records what it hears, and lets a test wait for a tag or a hearing state. */
 class Recorder implements ChangeListener {
   heard: string[] = [];
@@ -295,20 +314,7 @@ describe.runIf(!onPostgres)('the embedded database in its own process (a data di
   it('hears a key revoked through the pool by the time the revocation is answered', async () => {
     expect(feed.hearing).toBe(true);
     const db = database.db;
-    const userId = randomUUID();
-    const orgId = randomUUID();
-    const keyId = randomUUID();
-    await sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.com`}, 'x')`.execute(
-      db,
-    );
-    await sql`INSERT INTO organizations (id, name, slug) VALUES (${orgId}, 'Org', ${`org-${orgId}`})`.execute(
-      db,
-    );
-    await sql`
-      INSERT INTO api_keys (org_id, id, name, key_hash, key_start, scopes, created_by_user_id)
-      VALUES (${orgId}, ${keyId}, 'k', ${randomBytes(16).toString('hex')}, 'fl_abcdefgh', ${['read:org']}, ${userId})`.execute(
-      db,
-    );
+    const { keyId } = await insertKeyWithOwner(db);
     expect(recorder.heard).toEqual([]);
     await db.transaction().execute(async (trx) => {
       await trx.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', keyId).execute();
@@ -704,18 +710,7 @@ describe('LastUsedRecorder', () => {
   });
 
   it('writes the latest use per key, and nodes flushing out of order never move it backwards', async () => {
-    const userId = randomUUID();
-    const orgId = randomUUID();
-    const keyId = randomUUID();
-    await sql`INSERT INTO users (id, email, password_hash) VALUES (${userId}, ${`${userId}@example.com`}, 'x')`.execute(
-      db,
-    );
-    await sql`INSERT INTO organizations (id, name, slug) VALUES (${orgId}, 'Org', ${`org-${orgId}`})`.execute(
-      db,
-    );
-    await sql`
-      INSERT INTO api_keys (org_id, id, name, key_hash, key_start, scopes, created_by_user_id)
-      VALUES (${orgId}, ${keyId}, 'k', 'h', 'fl_abcdefgh', ${['read:org']}, ${userId})`.execute(db);
+    const { keyId } = await insertKeyWithOwner(db);
     const lastUsed = async () =>
       (
         await sql<{
