@@ -45,7 +45,6 @@ import { formatSummary, loadProfile, summariseProfile } from './profile-summary.
 import type { ChildMessage, ControlCommand, MemoryReport } from './servers/control.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-// Extra node/V8 flags for the server children only (experiments; the figures quoted use none).
 const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 const PROFILES_DIR = path.join(RESULTS_DIR, 'profiles');
