@@ -3,7 +3,7 @@
 // second — the other node hears the commit over LISTEN/NOTIFY (platform/change-feed.ts) and drops
 // its cached principal. Each case warms node B's cache first, changes the credential on node A,
 // then polls B every 20 ms and prints the measured delay.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, PASSWORD } from './harness.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../packages/server/src/main.ts');
+const CLI = path.resolve(import.meta.dirname, '../packages/server/src/cli.ts');
+/** A platform administrator (ORGPLANE_PLATFORM_ADMIN_EMAILS), created with the server CLI in case (h). */
+const ADMIN_EMAIL = 'platform-ops@example.com';
 const LIMIT_MS = 1_000;
 const POLL_MS = 20;
 /** How long to keep polling past the limit, so a failure still reports the real delay. */
@@ -187,6 +190,8 @@ describe.runIf(onPostgres)('two server processes on one PostgreSQL', () => {
   let admin: pg.Client;
   let a: Node;
   let b: Node;
+  /** What both nodes were started with (the CLI of case (h) runs with the same). */
+  let nodeEnv: Record<string, string>;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-two-nodes-'));
@@ -196,17 +201,19 @@ describe.runIf(onPostgres)('two server processes on one PostgreSQL', () => {
     const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     // Nodes behind one load balancer share the master key and the public URL (the token issuer).
     // Each node's connections carry its own application_name, so a test can find (and kill) them.
-    const env = {
+    const urlOf = (name: string) => `${url}&application_name=${applicationName(name)}`;
+    nodeEnv = {
       ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
       ORGPLANE_PUBLIC_URL: 'https://orgplane.example.com',
       ORGPLANE_DATA_DIR: dataDir,
       ORGPLANE_SIGNUP_IP_LIMIT_MAX: '10000',
       ORGPLANE_LOGIN_IP_LIMIT_MAX: '10000',
+      ORGPLANE_PLATFORM_ADMIN_EMAILS: ADMIN_EMAIL,
+      DATABASE_URL: urlOf('cli'),
     };
-    const urlOf = (name: string) => `${url}&application_name=${applicationName(name)}`;
     [a, b] = await Promise.all([
-      startNode('A', { ...env, DATABASE_URL: urlOf('A') }),
-      startNode('B', { ...env, DATABASE_URL: urlOf('B') }),
+      startNode('A', { ...nodeEnv, DATABASE_URL: urlOf('A') }),
+      startNode('B', { ...nodeEnv, DATABASE_URL: urlOf('B') }),
     ]);
   });
 
@@ -431,6 +438,43 @@ describe.runIf(onPostgres)('two server processes on one PostgreSQL', () => {
       probeOf(second.key),
       { status: 401 },
     );
+  });
+
+  it('(h) an org suspended on A stops its keys on B within one second (403 org_suspended); restoring it on A lets them back on B', async () => {
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'create-user', '--email', ADMIN_EMAIL], {
+      env: { ...process.env, ...nodeEnv, ORGPLANE_NEW_USER_PASSWORD: PASSWORD },
+      encoding: 'utf8',
+    });
+    expect(cli.status, `${cli.stdout}${cli.stderr}`).toBe(0);
+    const adminLogin = await expectStatus(
+      call(a, 'POST', '/api/v1/auth/login', { body: { email: ADMIN_EMAIL, password: PASSWORD } }),
+      200,
+    );
+    const adminToken = adminLogin.body.access_token as string;
+    const owner = await signUp(a, 'owner-h');
+    const { key } = await createKey(a, owner.token, owner.orgId, ['read:workspaces']);
+    const probe = () => call(b, 'GET', `/api/v1/orgs/${owner.orgId}/workspaces`, { apiKey: key });
+    await warm(probe);
+    await expectRefusedWithin(
+      'org suspended',
+      { changed: a, probed: b },
+      () => expectStatus(call(a, 'POST', `/api/v1/orgs/${owner.orgId}/suspend`, { token: adminToken }), 200),
+      probe,
+      { status: 403, code: 'org_suspended' },
+    );
+    // B now caches the key as suspended; the restore on A must reach that entry too.
+    await warm(probe, 403);
+    await expectStatus(call(a, 'POST', `/api/v1/orgs/${owner.orgId}/restore`, { token: adminToken }), 200);
+    const restored = Date.now();
+    let last = await probe();
+    while (last.status !== 200 && Date.now() - restored < GIVE_UP_MS) {
+      await sleep(POLL_MS);
+      last = await probe();
+    }
+    const delay = Date.now() - restored;
+    console.log(`[two-nodes] org restored: served again on B ${delay} ms after A answered`);
+    expect(last.status, JSON.stringify(last.body)).toBe(200);
+    expect(delay).toBeLessThanOrEqual(LIMIT_MS);
   });
 
   it('(f) the other direction too: a key revoked on B is refused on A within one second', async () => {
