@@ -86,6 +86,8 @@ describe('the server process', () => {
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     const key = readFileSync(keyFile, 'utf8');
     expect(Buffer.from(key.trim(), 'base64')).toHaveLength(32);
+    // The slow first start (initdb) says what it is doing; later starts do not.
+    expect(first.output()).toContain('first start: creating the embedded database');
 
     const signup = await post(`${first.url}/api/v1/auth/signup`, {
       email: 'persist@example.com',
@@ -108,6 +110,7 @@ describe('the server process', () => {
 
     const second = await startNode(env);
     expect(readFileSync(keyFile, 'utf8')).toBe(key);
+    expect(second.output()).not.toContain('first start');
     const login = await post(`${second.url}/api/v1/auth/login`, {
       email: 'persist@example.com',
       password: PASSWORD,

@@ -4,8 +4,11 @@
 import './platform/tick-shape.ts';
 import './platform/no-pretenuring.ts';
 import closeWithGrace from 'close-with-grace';
+import pino from 'pino';
 import { startOrgplane } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { embeddedDatabaseIsNew } from './db/database.ts';
+import { loggerOptions } from './platform/logger.ts';
 
 async function main() {
   let config: ReturnType<typeof loadConfig>;
@@ -17,6 +20,13 @@ async function main() {
       process.exit(78);
     }
     throw error;
+  }
+  // The first start is the slow one (seconds, before the server logs anything): say what it does.
+  if (!config.databaseUrl && embeddedDatabaseIsNew(config.dataDir)) {
+    pino(loggerOptions(config.logLevel)).info(
+      { dataDir: config.dataDir },
+      'first start: creating the embedded database (a few seconds)',
+    );
   }
   const orgplane = await startOrgplane(config, { url: config.databaseUrl, dataDir: config.dataDir });
   const { app } = orgplane;

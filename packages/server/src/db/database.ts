@@ -1,7 +1,7 @@
 // Opens the database: real PostgreSQL via `pg` when a URL is given, otherwise embedded PGlite in
 // the data directory (in its own process, reached through `pg` as well) or in memory for tests.
 // All speak the same SQL, so migrations, repos and tests are shared.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -87,12 +87,19 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
   };
 }
 
+const pgdataOf = (dataDir: string) => path.join(dataDir, 'pgdata');
+
+/** Whether opening this data directory will first create its database (initdb: a few seconds). */
+export function embeddedDatabaseIsNew(dataDir: string): boolean {
+  return !existsSync(path.join(pgdataOf(dataDir), 'PG_VERSION'));
+}
+
 /**
  * A data directory: PGlite runs in its own process (embedded-server.ts) and the server talks to it
  * through `pg` over a unix socket, like to PostgreSQL, so the server never loads PGlite (ADR 14).
  */
 async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
-  const pgdata = path.join(dataDir, 'pgdata');
+  const pgdata = pgdataOf(dataDir);
   mkdirSync(pgdata, { recursive: true, mode: 0o700 });
   const lock = await lockDataDir(dataDir);
   let child: EmbeddedServer;
