@@ -192,6 +192,8 @@ describe('the server process', () => {
     second.stderr?.on('data', (chunk) => (refused += chunk));
     expect(await new Promise((resolve) => second.on('exit', resolve))).not.toBe(0);
     expect(refused).toContain('in use by another Orgplane process');
+    // …and names the way that works beside a running server.
+    expect(refused).toContain('/api/v1/admin/signing-keys/rotate');
     const reserved = await post(`${node.url}/api/v1/auth/signup`, {
       email: 'OPS@example.com',
       password: PASSWORD,

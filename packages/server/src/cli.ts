@@ -63,11 +63,18 @@ async function main(argv: string[]): Promise<number> {
   // Loaded here, not at the top: the database and server code is the operator commands' alone.
   const { startOrgplane } = await import('./bootstrap.ts');
   const { createAccount } = await import('./modules/auth/service.ts');
+  const { DataDirInUseError } = await import('./db/database.ts');
   const orgplane = await startOrgplane(
     config,
     { url: config.databaseUrl, dataDir: config.dataDir },
     { logger: false },
-  );
+  ).catch((error) => {
+    // A running server holds the embedded database; rotation has a way that works beside it.
+    if (error instanceof DataDirInUseError && command === 'rotate-signing-key') {
+      error.message += `. While it runs, a platform administrator rotates with POST ${config.publicUrl}/api/v1/admin/signing-keys/rotate`;
+    }
+    throw error;
+  });
   try {
     if (command === 'rotate-signing-key') {
       const kid = await orgplane.deps.keys.rotate();
