@@ -2,7 +2,7 @@
 // Data survives a restart, SIGTERM lets in-flight requests finish, bad config fails clearly, two
 // nodes starting together on one PostgreSQL both come up on one schema, and the embedded database
 // runs in a process of its own that follows the server out.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -16,62 +16,22 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { onPostgres, PASSWORD } from './harness.ts';
+import { CLI_ARGS, freePort, killStartedServers, SERVER_ARGS, startServerProcess } from './server-process.ts';
 
-const MAIN = path.resolve(import.meta.dirname, '../packages/server/src/main.ts');
-const CLI = path.resolve(import.meta.dirname, '../packages/server/src/cli.ts');
-const children: ChildProcess[] = [];
 const dirs: string[] = [];
 
 afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
+  killStartedServers();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-interface Node {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startNode(env: Record<string, string>): Promise<Node> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { child, url, output: () => output, exited };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become ready:\n${output}`);
-}
+const startNode = (env: Record<string, string>) => startServerProcess(env);
 
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -169,7 +129,7 @@ describe('the server process', () => {
     };
     const cli = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, 'create-user', '--email', 'ops@example.com', '--name', 'Ops'],
+      [...CLI_ARGS, 'create-user', '--email', 'ops@example.com', '--name', 'Ops'],
       {
         env: { ...process.env, ...env },
         stdio: ['pipe', 'pipe', 'pipe'],
@@ -184,7 +144,7 @@ describe('the server process', () => {
 
     const node = await startNode(env);
     // While the server holds the embedded database, the CLI refuses rather than corrupt it.
-    const second = spawn(process.execPath, ['--import', 'tsx', CLI, 'rotate-signing-key'], {
+    const second = spawn(process.execPath, [...CLI_ARGS, 'rotate-signing-key'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -219,7 +179,7 @@ describe('the server process', () => {
   });
 
   it('refuses to start with a clear message when the configuration is wrong', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    const child = spawn(process.execPath, [...SERVER_ARGS], {
       env: { ...process.env, DATABASE_URL: 'postgres://127.0.0.1/none', ORGPLANE_MASTER_KEY: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
