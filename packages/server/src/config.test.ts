@@ -186,6 +186,17 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     expect(error.message).toContain(value);
   });
 
+  it('LOG_LEVEL: names the variable and every allowed level instead of failing inside pino', () => {
+    for (const bad of ['verbose', 'warning', 'none']) {
+      const error = configError({ LOG_LEVEL: bad });
+      expect(error.message).toBe(
+        `LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, silent, got "${bad}"`,
+      );
+    }
+    expect(loadConfig({ LOG_LEVEL: ' WARN ' }).logLevel).toBe('warn');
+    expect(loadConfig({ LOG_LEVEL: 'silent' }).logLevel).toBe('silent');
+  });
+
   it('requires ORGPLANE_MASTER_KEY when DATABASE_URL is set', () => {
     const error = configError({ DATABASE_URL: 'postgres://u@db/orgplane' });
     expect(error.message).toContain('ORGPLANE_MASTER_KEY');

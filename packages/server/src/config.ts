@@ -73,6 +73,15 @@ function rule(env: Env, prefix: string, max: number, windowSeconds: number): Rat
   };
 }
 
+// pino's levels. Checked here so a typo names the variable instead of failing inside pino.
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+function logLevel(raw: string | undefined): string {
+  const value = raw?.trim().toLowerCase() || 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value;
+  throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+}
+
 function trustProxy(raw: string | undefined): false | number | string[] {
   const value = raw?.trim().toLowerCase() ?? '';
   if (['', 'false', '0', 'no', 'off'].includes(value)) return false;
@@ -119,7 +128,7 @@ export function loadConfig(env: Env = process.env): Config {
         .map((email) => email.trim().toLowerCase())
         .filter(Boolean),
     ),
-    logLevel: env.LOG_LEVEL || 'info',
+    logLevel: logLevel(env.LOG_LEVEL),
     accessTokenTtlSeconds: integer(env, 'ORGPLANE_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86_400),
     tokenExchangeReuseSeconds: integer(env, 'ORGPLANE_TOKEN_EXCHANGE_REUSE_SECONDS', 2, 0, 60),
     refreshTokenTtlSeconds: integer(
