@@ -7,6 +7,7 @@ import { safeEqual } from '../../platform/crypto.ts';
 
 const tags = ['Health'];
 const Status = Type.Object({ status: Type.String() });
+const Pointer = Type.Object({ docs: Type.String(), openapi: Type.String() });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps; metrics: Registry }> = async (
   app,
@@ -22,6 +23,18 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps; metrics: R
       this.set(deps.caches.hearing ? 1 : 0);
     },
   });
+
+  // Someone who opens the server's address in a browser (or curls it) is sent somewhere useful: the
+  // API docs for now; the web console will take this over when it exists.
+  app.get(
+    '/',
+    {
+      config: { auth: 'public' },
+      schema: { tags, summary: 'Points to the API docs (302 to /docs)', response: { 302: Pointer } },
+    },
+    async (_request, reply) =>
+      reply.code(302).header('location', '/docs').send({ docs: '/docs', openapi: '/api/v1/openapi.json' }),
+  );
 
   app.get(
     '/healthz',
