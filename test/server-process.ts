@@ -2,8 +2,12 @@
 // them. How `npm start` / `npm run orgplane` launch the code is written down here once: a change
 // to that (a build step, a launcher) is made in this file, not in every suite.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 export const SERVER_MAIN = path.join(REPO_ROOT, 'packages/server/src/main.ts');
@@ -109,4 +113,57 @@ export function runCli(
       resolve({ code, stdout, stderr });
     }),
   );
+}
+
+export interface ProcessDatabase {
+  /** Environment for the server: an embedded data directory, or DATABASE_URL of a fresh schema. */
+  env: Record<string, string>;
+  /** The data directory (embedded and PostgreSQL alike: PostgreSQL nodes keep nothing in it). */
+  dataDir: string;
+  /** Removes the data directory and, on PostgreSQL, drops the schema. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Where a server process keeps its data in this test project: a fresh embedded data directory, or
+ * — in the `postgres` project — a fresh schema of TEST_DATABASE_URL (with its master key, which
+ * PostgreSQL requires).
+ */
+export async function processDatabase(): Promise<ProcessDatabase> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-proc-'));
+  const base = process.env.ORGPLANE_TEST_DB === 'postgres' ? process.env.TEST_DATABASE_URL : undefined;
+  if (process.env.ORGPLANE_TEST_DB === 'postgres' && !base)
+    throw new Error('the postgres test project needs TEST_DATABASE_URL');
+  if (!base) {
+    return {
+      env: { ORGPLANE_DATA_DIR: dataDir, DATABASE_URL: '', ORGPLANE_MASTER_KEY: '' },
+      dataDir,
+      drop: async () => rmSync(dataDir, { recursive: true, force: true }),
+    };
+  }
+  const schema = `proc_${randomBytes(5).toString('hex')}`;
+  await adminQuery(base, `CREATE SCHEMA ${schema}`);
+  const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  return {
+    env: {
+      ORGPLANE_DATA_DIR: dataDir,
+      DATABASE_URL: url,
+      ORGPLANE_MASTER_KEY: randomBytes(32).toString('base64'),
+    },
+    dataDir,
+    drop: async () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      await adminQuery(base, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+  };
+}
+
+async function adminQuery(url: string, query: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(query);
+  } finally {
+    await client.end();
+  }
 }

@@ -1,13 +1,14 @@
 // Wires the deps from config: database (migrated), master key, signing keys, limiter. Shared by
 // main.ts and the tests, so tests run exactly what production runs.
+import path from 'node:path';
 import { type BuildOptions, buildApp } from './app.ts';
 import type { AppDeps } from './app-deps.ts';
-import type { Config } from './config.ts';
+import { type Config, ConfigError } from './config.ts';
 import { type DatabaseOptions, openDatabase } from './db/database.ts';
 import { LastUsedRecorder } from './db/last-used.ts';
 import { sweepExpiredOauthModels } from './modules/oauth/repo.ts';
 import type { ChangeFeed } from './platform/change-feed.ts';
-import { loadMasterKey } from './platform/envelope.ts';
+import { loadMasterKey, MasterKeyMismatchError } from './platform/envelope.ts';
 import { RateLimiter } from './platform/rate-limiter.ts';
 import { SigningKeyring } from './platform/signing-keys.ts';
 import { CacheRegistry } from './platform/tagged-cache.ts';
@@ -40,7 +41,9 @@ export async function startOrgplane(
     // plus five minutes for clock skew.
     const retiredKeyGrace = Math.max(config.accessTokenTtlSeconds, MAX_EXCHANGED_TOKEN_SECONDS) + 300;
     const keys = new SigningKeyring(opened.db, masterKey, config.publicUrl, retiredKeyGrace);
-    await keys.init();
+    await keys.init().catch((error) => {
+      throw error instanceof MasterKeyMismatchError ? masterKeyMismatch(config, error) : error;
+    });
     const pending = new Set<Promise<unknown>>();
     let log:
       | { error(details: object, message: string): void; warn(details: object, message: string): void }
@@ -114,4 +117,21 @@ export async function startOrgplane(
     await opened.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** What an operator reads when the configured master key is not the one the data was sealed with. */
+function masterKeyMismatch(config: Config, error: MasterKeyMismatchError): ConfigError {
+  const given = config.masterKey
+    ? 'ORGPLANE_MASTER_KEY'
+    : `the master key in ${path.join(config.dataDir, 'master.key')}`;
+  const recover = config.masterKey
+    ? config.databaseUrl
+      ? 'set ORGPLANE_MASTER_KEY to that original key'
+      : `set ORGPLANE_MASTER_KEY to that original key, or unset it if this data directory's own ${path.join(config.dataDir, 'master.key')} is the original`
+    : `put the original key back into ${path.join(config.dataDir, 'master.key')} (from your backup) or set ORGPLANE_MASTER_KEY to it`;
+  return new ConfigError(
+    `${given} (fingerprint ${error.configured}) does not match the master key this data was sealed with (fingerprint ${error.sealedWith}). ` +
+      `Nothing was changed. Start again with the original key: ${recover}. ` +
+      'Without it the encrypted data (signing keys, org data keys) cannot be opened; see "Operations" in the README.',
+  );
 }

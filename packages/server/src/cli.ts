@@ -19,6 +19,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { ProblemError } from './http/problem.ts';
 
 const USAGE = `usage:
+  orgplane help                                           this text (also --help, -h)
   orgplane login --url <platform-url> [--token <one-time-token>] [--name <client name>]
                                                           sign in to a running server (an HTTP client)
   orgplane create-user --email <email> [--name <name>]   password from stdin or ORGPLANE_NEW_USER_PASSWORD
@@ -43,6 +44,11 @@ async function readPassword(): Promise<string> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Asked for, the usage is the answer (stdout, exit 0); given a wrong command it is a complaint.
+  if (command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
   // `login` talks HTTP only: dispatched before any operator option, config or database code.
   if (command === 'login') return runLoginCommand(rest);
   const { values } = parseArgs({

@@ -43,6 +43,11 @@ async function main() {
 }
 
 main().catch((error) => {
+  // Found while starting (e.g. a master key that does not match the data): still configuration.
+  if (error instanceof ConfigError) {
+    console.error(`orgplane: configuration error: ${error.message}`);
+    process.exit(78);
+  }
   console.error('orgplane: failed to start:', error instanceof Error ? error.message : error);
   process.exit(1);
 });

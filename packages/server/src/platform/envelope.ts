@@ -26,6 +26,20 @@ export class MasterKey {
   }
 }
 
+/**
+ * The data was sealed by another master key than the one configured: nothing it wrapped can be
+ * opened (AES-GCM would only say "unable to authenticate data"), so the start stops here, naming
+ * both fingerprints (MasterKey.id, which is stored beside everything the key wraps).
+ */
+export class MasterKeyMismatchError extends Error {
+  constructor(
+    readonly sealedWith: string,
+    readonly configured: string,
+  ) {
+    super(`the data was sealed with master key ${sealedWith}, not with the configured key ${configured}`);
+  }
+}
+
 export function seal(key: Buffer, plaintext: Buffer, aad: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

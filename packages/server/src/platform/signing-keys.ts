@@ -13,7 +13,7 @@ import {
 } from 'jose';
 import { sql } from 'kysely';
 import type { Db, Executor } from '../db/schema.ts';
-import type { MasterKey } from './envelope.ts';
+import { type MasterKey, MasterKeyMismatchError } from './envelope.ts';
 
 const ALG = 'ES256';
 const TOKEN_TYPE = 'at+jwt'; // RFC 9068 access-token JWT
@@ -191,6 +191,10 @@ export class SigningKeyring {
         publicKey: (await importJWK(publicJwk, ALG)) as CryptoKey,
       });
       if (row.status === 'active') {
+        // Compared first: with another master key the decryption below fails only as "unable to
+        // authenticate data", which tells an operator nothing.
+        if (row.master_key_id !== this.masterKey.id)
+          throw new MasterKeyMismatchError(row.master_key_id, this.masterKey.id);
         const privateJwk = JSON.parse(
           this.masterKey.decrypt(row.private_jwk_sealed, `signing-key:${row.kid}`).toString(),
         );
