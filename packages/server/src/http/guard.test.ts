@@ -2,7 +2,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { registerGuard } from './guard.ts';
 
-const resolver = { resolve: async () => null, resolveKnown: () => undefined };
+const resolver = { resolve: async () => null, resolveKnown: () => undefined, isMember: async () => false };
 
 describe('route registration (default deny)', () => {
   it('refuses an API route that does not declare who may call it', async () => {

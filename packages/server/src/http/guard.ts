@@ -12,7 +12,7 @@ import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyReques
 import type { Permission } from '../access/permissions.ts';
 import { isUuid } from '../platform/ids.ts';
 import type { Actor, CredentialResolver, Principal, PrincipalKind } from './principal.ts';
-import { problems } from './problem.ts';
+import { ProblemError, problems } from './problem.ts';
 
 export type AuthMode = 'public' | 'user' | 'org';
 
@@ -97,6 +97,40 @@ function enforceRestrictions(
   }
 }
 
+/**
+ * A user session under another org's routes. A 404 either way (API.md: a token acts in exactly one
+ * org); for a member of that org the 404 says how to act in it, for anyone else it is the plain one.
+ */
+class NotActingInOrg extends Error {
+  constructor(
+    readonly userId: string,
+    readonly orgId: string,
+    readonly actingIn: string | null,
+  ) {
+    super('not acting in this org');
+  }
+}
+
+function notFoundFor(resolver: CredentialResolver, error: Error, done: (error: Error) => void): void {
+  if (!(error instanceof NotActingInOrg)) {
+    done(error);
+    return;
+  }
+  resolver.isMember(error.userId, error.orgId).then(
+    (member) =>
+      done(
+        member
+          ? new ProblemError(
+              404,
+              'not_found',
+              `This token acts in organization ${error.actingIn ?? '(none)'}, not in ${error.orgId}: a token acts in exactly one organization. You are a member of ${error.orgId}: call POST /api/v1/auth/switch-org with {"org_id":"${error.orgId}"} for tokens that act in it.`,
+            )
+          : problems.notFound('Organization'),
+      ),
+    (failure: Error) => done(failure),
+  );
+}
+
 type RouteConfig = FastifyContextConfig;
 type GuardHook = (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
 
@@ -138,14 +172,14 @@ function guardHook(resolver: CredentialResolver, config: RouteConfig): GuardHook
         return done();
       }
     } catch (error) {
-      return done(error as Error);
+      return notFoundFor(resolver, error as Error, done);
     }
     resolver.resolve(credential).then(
       (principal) => {
         try {
           authorize(request, mode, config, principal);
         } catch (error) {
-          return done(error as Error);
+          return notFoundFor(resolver, error as Error, done);
         }
         done();
       },
@@ -184,8 +218,12 @@ function authorize(
   const actingAsPlatformAdmin = config.platformAdmin === true && principal.isPlatformAdmin;
   if (!actingAsPlatformAdmin) {
     // Another org — or one this credential does not act in — is indistinguishable from none.
-    if (!isUuid(orgId) || orgId !== principal.orgId || !principal.role)
+    if (!isUuid(orgId) || orgId !== principal.orgId || !principal.role) {
+      // A user session may be one switch-org away from this org: the hook finds out (members only).
+      if (isUuid(orgId) && orgId !== principal.orgId && principal.kind === 'user' && !principal.oauthClientId)
+        throw new NotActingInOrg(principal.userId, orgId, principal.orgId);
       throw problems.notFound('Organization');
+    }
     const allowed = config.allow ?? USERS_AND_KEYS;
     if (!allowed.includes(principal.kind)) refuseKind(principal, allowed);
     enforceRestrictions(principal, request.params as { workspace_id?: string; environment_id?: string });

@@ -46,6 +46,11 @@ export interface CredentialResolver {
    * in the database); undefined when it does not (then `resolve`).
    */
   resolveKnown(token: string): Principal | null | undefined;
+  /**
+   * Whether the user is a member of the org (asked only on the way to a 404, to tell a member
+   * acting in another org to switch).
+   */
+  isMember(userId: string, orgId: string): Promise<boolean>;
 }
 
 /** What services need to know about the request beyond its body: who, from where, which request. */

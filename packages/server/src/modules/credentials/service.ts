@@ -137,6 +137,13 @@ export function credentialResolver(deps: AppDeps): CredentialResolver {
       await enforceRateLimit(deps, principal);
       return principal;
     },
+    isMember: async (userId, orgId) =>
+      (await deps.db
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('user_id', '=', userId)
+        .where('org_id', '=', orgId)
+        .executeTakeFirst()) !== undefined,
   };
 }
 
