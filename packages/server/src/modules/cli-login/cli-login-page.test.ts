@@ -333,8 +333,9 @@ describe('CLI login page: refusals', () => {
     const form = await filledForm(request, user.email);
     const refused = await submit(form);
     expect(refused.status).toBe(403);
-    expect(refused.html).toContain('Allow CLI login access');
+    expect(refused.html).toContain('CLI login is not enabled for your account');
     expect(refused.html).toContain('PATCH /api/v1/me');
+    expect(refused.html).not.toContain('Profile');
     expect(refused.html).toContain('allow_cli_login_access');
     expect(refused.html).not.toMatch(TOKEN_FORMAT);
     expect(await statusOf(request)).toBe('pending');

@@ -236,8 +236,9 @@ describe('CLI login: the profile guardrail', () => {
     const request = await startRequest({ client_name: 'laptop' });
     const refused = await approve(user, request);
     expectProblem(refused, 403, 'cli_login_not_allowed');
-    expect(refused.body.detail).toContain('Allow CLI login access');
-    expect(refused.body.detail).toContain('PATCH /api/v1/me');
+    // The API call, not a page that does not exist yet.
+    expect(refused.body.detail).toContain('PATCH /api/v1/me {"allow_cli_login_access": true}');
+    expect(refused.body.detail).not.toContain('Profile');
     expect((await view(user, request)).body.status).toBe('pending');
     expect((await poll(request)).body).toEqual({ status: 'pending' });
 

@@ -7,7 +7,8 @@ export const cliLoginErrors = {
   notAllowed: () =>
     problems.forbidden(
       'cli_login_not_allowed',
-      'CLI login is not enabled for your account. Turn on "Allow CLI login access" in your profile (Profile → Access, or PATCH /api/v1/me with {"allow_cli_login_access": true}), then try again.',
+      // There is no profile page yet (it comes with the console): the API call is the way.
+      'CLI login is not enabled for your account. Turn it on with PATCH /api/v1/me {"allow_cli_login_access": true}, signed in as yourself, then try again.',
     ),
   expired: () =>
     new ProblemError(

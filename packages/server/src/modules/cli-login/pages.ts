@@ -39,8 +39,8 @@ export interface ApprovalForm {
 
 export const NOT_ALLOWED_HELP = `<div class="error" role="alert">
   <p style="margin:0 0 .5rem"><strong>CLI login is not enabled for your account.</strong></p>
-  <p style="margin:0">Turn on <strong>Allow CLI login access</strong> in your profile (Profile → Access),
-  or with the API: <code>PATCH /api/v1/me</code> <code>{"allow_cli_login_access": true}</code>.
+  <p style="margin:0">Turn it on with the API, signed in as yourself:
+  <code>PATCH /api/v1/me</code> <code>{"allow_cli_login_access": true}</code>.
   Then sign in below again: this request is still waiting.</p>
 </div>`;
 

@@ -26,7 +26,10 @@ export const UpdateMeBody = Type.Object(
       ),
     ),
     allow_cli_login_access: Type.Optional(
-      Type.Boolean({ description: 'Profile → Access → "Allow CLI login access".' }),
+      Type.Boolean({
+        description:
+          'Lets this user approve CLI logins (off by default; CLI login answers 403 until it is on).',
+      }),
     ),
   },
   { additionalProperties: false, minProperties: 1, examples: [{ allow_cli_login_access: true }] },
