@@ -27,6 +27,8 @@
 //   BENCH_PROFILE=1     CPU-profile the Orgplane server during each measured path; writes
 //                       bench/results/profiles/*.cpuprofile and appends a summary. The profiler
 //                       slows the server down: figures from such a run are not the benchmark's.
+//   BENCH_NODE          the Node binary every server child runs on (bare node:http, Orgplane, and so
+//                       the embedded database process Orgplane starts); default: the one running this
 //   BENCH_SERVER_NODE_FLAGS  extra Node/V8 flags for the server children only (experiments)
 //
 // Load goes only to 127.0.0.1, every run is bounded by BENCH_DURATION, and the whole run by a
@@ -46,6 +48,8 @@ import type { ChildMessage, ControlCommand, MemoryReport } from './servers/contr
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+const SERVER_NODE = process.env.BENCH_NODE?.trim() || process.execPath;
+const SERVER_NODE_VERSION = execFileSync(SERVER_NODE, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 const PROFILES_DIR = path.join(RESULTS_DIR, 'profiles');
 
@@ -209,6 +213,7 @@ class ServerChild {
 
   static start(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ServerChild> {
     const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
+      execPath: SERVER_NODE,
       execArgv: [...SERVER_NODE_FLAGS, '--import', 'tsx'],
       env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -1055,7 +1060,7 @@ function describeEnvironment(): string[] {
   return [
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`,
-    `- Node.js ${process.version}; revision ${revision}`,
+    `- Node.js ${SERVER_NODE_VERSION} (servers; BENCH_NODE), ${process.version} (load generator); revision ${revision}`,
     `- Before the run: CPU ${busyText} busy (1 s sample, all cores), load average ${loadAtStart.toFixed(2)} (1 min)${busy}`,
     `- autocannon: ${settings.connections} connections, ${settings.warmup} s warmup + ${settings.duration} s measured per path, load generator and each server in separate processes`,
   ];
