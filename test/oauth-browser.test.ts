@@ -7,11 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer } from 'node:net';
 import * as oidc from 'openid-client';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, isolatedContext, launchChromium } from './browser.ts';
 import { PASSWORD, startTestServer, type TestServer } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Every wait in this file is bounded by this. */
 const WAIT_MS = 15_000;
 const SCOPE = 'openid offline_access read:org read:workspaces';
@@ -116,6 +116,15 @@ async function formControls(page: Page) {
   }
 }
 
+describe('Chromium, which npm test needs', () => {
+  it('missing, fails the browser tests saying how to install it (no silent skip)', async () => {
+    const missing = '/nonexistent/chromium';
+    await expect(launchChromium(missing)).rejects.toThrow(
+      `The browser tests need Chromium at ${missing}, and it is not there. Install it (Debian/Ubuntu: \`apt-get install chromium\`) and run the tests again.`,
+    );
+  });
+});
+
 describe('OAuth in a real browser (headless Chromium)', () => {
   let server: TestServer | undefined;
   let callback: ReturnType<typeof startCallbackServer> | undefined;
@@ -173,26 +182,18 @@ describe('OAuth in a real browser (headless Chromium)', () => {
     );
     expect(config.serverMetadata().issuer).toBe(base);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu'],
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium(CHROMIUM, WAIT_MS);
   });
 
   /** A fresh browser profile (no cookies) whose traffic may go to 127.0.0.1 only. */
   async function newContext(): Promise<BrowserContext> {
-    const context = await browser!.newContext();
-    contexts.push(context);
-    context.setDefaultTimeout(WAIT_MS);
-    context.setDefaultNavigationTimeout(WAIT_MS);
     // Anything else the pages ask for is refused and remembered.
-    await context.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1') return route.continue();
-      offHost.push(url.href);
-      return route.abort('blockedbyclient');
+    const context = await isolatedContext(browser!, {
+      allowedHost: '127.0.0.1',
+      offHost,
+      timeoutMs: WAIT_MS,
     });
+    contexts.push(context);
     return context;
   }
 
