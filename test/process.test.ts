@@ -338,7 +338,7 @@ describe.runIf(!onPostgres && existsSync('/proc/self/fd'))('the embedded databas
     const first = await startNode(env);
     const server = first.child.pid as number;
     // (tsx may run an esbuild service beside it.)
-    const databases = childProcesses(server).filter((child) => child.args.includes('embedded-server.ts'));
+    const databases = childProcesses(server).filter((child) => /embedded-server\.(ts|js)/.test(child.args));
     expect(databases).toHaveLength(1);
     const database = databases[0]!.pid;
     // PGlite runs in the child: the server reaches it through pg and never loads PGlite…
@@ -406,7 +406,7 @@ describe.runIf(!onPostgres && existsSync('/proc/self/fd'))('the embedded databas
     // A new server takes over the stale lock and finds everything that was committed.
     const second = await startNode(env);
     const successor = childProcesses(second.child.pid as number).find((child) =>
-      child.args.includes('embedded-server.ts'),
+      /embedded-server\.(ts|js)/.test(child.args),
     );
     expect(successor).toBeDefined();
     const again = await post(`${second.url}/api/v1/auth/login`, {

@@ -12,11 +12,13 @@ import pg from 'pg';
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 export const SERVER_MAIN = path.join(REPO_ROOT, 'packages/server/src/main.ts');
 export const CLI_MAIN = path.join(REPO_ROOT, 'packages/server/src/cli.ts');
+/** The launcher: runs the compiled build of the current sources, building it first if needed (ADR 17). */
+export const LAUNCHER = path.join(REPO_ROOT, 'packages/server/build/launch.mjs');
 
 /** What `npm start` runs (package.json "start"), as argv for spawn(process.execPath, …). */
-export const SERVER_ARGS = ['--import', 'tsx', SERVER_MAIN] as const;
+export const SERVER_ARGS = [LAUNCHER, 'main'] as const;
 /** What `npm run orgplane --` runs (package.json "orgplane"), before the command's own arguments. */
-export const CLI_ARGS = ['--import', 'tsx', CLI_MAIN] as const;
+export const CLI_ARGS = [LAUNCHER, 'cli'] as const;
 
 const started: ChildProcess[] = [];
 

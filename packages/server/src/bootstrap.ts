@@ -4,7 +4,7 @@ import path from 'node:path';
 import { type BuildOptions, buildApp } from './app.ts';
 import type { AppDeps } from './app-deps.ts';
 import { type Config, ConfigError } from './config.ts';
-import { type DatabaseOptions, openDatabase } from './db/database.ts';
+import { type DatabaseOptions, type OpenDatabase, openDatabase } from './db/database.ts';
 import { LastUsedRecorder } from './db/last-used.ts';
 import { sweepExpiredOauthModels } from './modules/oauth/repo.ts';
 import type { ChangeFeed } from './platform/change-feed.ts';
@@ -28,11 +28,19 @@ const LAST_USED_FLUSH_MS = 5_000;
 
 export async function startOrgplane(
   config: Config,
-  database: DatabaseOptions,
+  /** Where to open the database, or one being opened already (main.ts starts it early). */
+  database: DatabaseOptions | Promise<OpenDatabase>,
   options: BuildOptions = {},
 ): Promise<Orgplane> {
-  const masterKey = loadMasterKey(config.masterKey, config.dataDir);
-  const opened = await openDatabase(database);
+  const opening = database instanceof Promise ? database : openDatabase(database);
+  let masterKey: ReturnType<typeof loadMasterKey>;
+  try {
+    masterKey = loadMasterKey(config.masterKey, config.dataDir);
+  } catch (error) {
+    await opening.then((opened) => opened.close()).catch(() => undefined);
+    throw error;
+  }
+  const opened = await opening;
   let feed: ChangeFeed | undefined;
   try {
     await opened.migrate();

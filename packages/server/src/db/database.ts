@@ -27,6 +27,10 @@ export interface DatabaseOptions {
   /** Schema to work in on PostgreSQL (tests isolate themselves this way). */
   schema?: string;
   poolSize?: number;
+  /** Steps of a slow start (creating the embedded database, applying migrations), for the log. */
+  onProgress?: (step: string, elapsedMs: number) => void;
+  /** false: a new embedded database is made by initdb, not copied from the build's template. */
+  embeddedTemplate?: boolean;
 }
 
 export interface OpenDatabase {
@@ -42,11 +46,14 @@ export interface OpenDatabase {
 
 export async function openDatabase(options: DatabaseOptions): Promise<OpenDatabase> {
   if (options.url) return openPostgres(options.url, options);
-  return options.dataDir ? openEmbedded(options.dataDir) : openInMemory();
+  return options.dataDir ? openEmbedded(options.dataDir, options) : openInMemory();
 }
 
 /** Kysely and the migration runner over a `pg` pool: PostgreSQL's, and the embedded database's. */
-function overPool(pool: pg.Pool): Pick<OpenDatabase, 'db' | 'migrate' | 'pending'> {
+function overPool(
+  pool: pg.Pool,
+  onProgress: DatabaseOptions['onProgress'],
+): Pick<OpenDatabase, 'db' | 'migrate' | 'pending'> {
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // Migrations hold a session-level advisory lock, so they need one client for their whole run.
   const withClient = async <T>(work: (runner: ScriptRunner) => Promise<T>): Promise<T> => {
@@ -62,7 +69,12 @@ function overPool(pool: pg.Pool): Pick<OpenDatabase, 'db' | 'migrate' | 'pending
   };
   return {
     db,
-    migrate: () => withClient((runner) => migrate(runner)),
+    migrate: async () => {
+      const started = Date.now();
+      const applied = await withClient((runner) => migrate(runner));
+      if (applied.length > 0) onProgress?.(`applied ${applied.length} migration(s)`, Date.now() - started);
+      return applied;
+    },
     pending: () => withClient((runner) => pendingMigrations(runner)),
   };
 }
@@ -73,7 +85,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Open
     max: options.poolSize ?? 10,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   });
-  const opened = overPool(pool);
+  const opened = overPool(pool, options.onProgress);
   return {
     ...opened,
     kind: 'postgres',
@@ -98,7 +110,7 @@ export function embeddedDatabaseIsNew(dataDir: string): boolean {
  * A data directory: PGlite runs in its own process (embedded-server.ts) and the server talks to it
  * through `pg` over a unix socket, like to PostgreSQL, so the server never loads PGlite (ADR 14).
  */
-async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
+async function openEmbedded(dataDir: string, options: DatabaseOptions): Promise<OpenDatabase> {
   const pgdata = pgdataOf(dataDir);
   mkdirSync(pgdata, { recursive: true, mode: 0o700 });
   const lock = await lockDataDir(dataDir);
@@ -107,6 +119,8 @@ async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
     child = await startEmbeddedServer(pgdata, {
       // Noted at once: if this server dies while its database process starts, a successor waits.
       onSpawn: (pid) => lock.noteDatabaseProcess(pid),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      template: options.embeddedTemplate !== false,
       onLost: (error) => {
         // The server cannot work without its database: fail loudly (main.ts shuts down, exit 1) so
         // a supervisor restarts both, rather than answer 500 and 503 for ever.
@@ -137,7 +151,7 @@ async function openEmbedded(dataDir: string): Promise<OpenDatabase> {
   });
   // A connection lost while idle is reported by the feed; the pool opens a new one when needed.
   pool.on('error', () => undefined);
-  const opened = overPool(pool);
+  const opened = overPool(pool, options.onProgress);
   return {
     ...opened,
     kind: 'pglite',

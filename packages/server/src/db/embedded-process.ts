@@ -6,14 +6,17 @@ import { lstatSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { COMPILED } from '../package-paths.ts';
 
-/** What the database process tells the server (IPC). */
-export type EmbeddedServerMessage = { type: 'ready'; socketDir: string };
+/** What the database process tells the server (IPC): a step of a slow start, or that it serves. */
+export type EmbeddedServerMessage = { type: 'progress'; step: string } | { type: 'ready'; socketDir: string };
 /** What the server tells the database process (IPC). */
 export type EmbeddedParentMessage = { type: 'close' };
 
 // A first start runs initdb, which takes seconds on a slow disk; a minute is not unusual under load.
 const START_TIMEOUT_MS = 120_000;
+// While a start takes longer than this, the server hears how long so far, again and again.
+const PROGRESS_EVERY_MS = 5_000;
 // Closing flushes PGlite to disk; past this the process is killed rather than block shutdown.
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -30,18 +33,26 @@ export interface EmbeddedServerEvents {
   onSpawn(pid: number): void;
   /** It exited later without being asked to (the server cannot work without it). */
   onLost(error: Error): void;
+  /** A step of its start (copying the template, initdb), and every few seconds while it lasts. */
+  onProgress?(step: string, elapsedMs: number): void;
+  /** false: a new directory is made by initdb even where a template exists. Default true. */
+  template?: boolean;
 }
 
 /** Forks the database process on `pgdata` and resolves once it accepts connections. */
 export function startEmbeddedServer(
   pgdata: string,
-  { onSpawn, onLost }: EmbeddedServerEvents,
+  { onSpawn, onLost, onProgress, template = true }: EmbeddedServerEvents,
 ): Promise<EmbeddedServer> {
-  // The server runs its TypeScript through tsx; the child needs the same loader.
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'embedded-server.ts');
-  const child = fork(script, [pgdata], {
-    execArgv: ['--import', tsx],
+  // The compiled server forks the compiled entry beside it (dist/<hash>/, ADR 17); run from the
+  // TypeScript sources (tests), the child needs tsx like its parent.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const script = path.join(here, COMPILED ? 'embedded-server.js' : 'embedded-server.ts');
+  const loader = COMPILED
+    ? []
+    : ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
+  const child = fork(script, template ? [pgdata] : [pgdata, '--no-template'], {
+    execArgv: loader,
     env: { ...process.env, NODE_OPTIONS: '' },
     // stdout ignored (it prints nothing); stderr read so a failed start can say why.
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -83,8 +94,22 @@ export function startEmbeddedServer(
         ),
       );
     });
+    // A slow start (initdb) is never silent for long: its last step is repeated with the time.
+    const started = Date.now();
+    let step = 'starting the embedded database';
+    const heartbeat = setInterval(
+      () => onProgress?.(`still ${step}`, Date.now() - started),
+      PROGRESS_EVERY_MS,
+    );
+    heartbeat.unref();
+    child.once('exit', () => clearInterval(heartbeat));
     child.on('message', (message: EmbeddedServerMessage) => {
+      if (!ready && message?.type === 'progress') {
+        step = message.step;
+        onProgress?.(step, Date.now() - started);
+      }
       if (ready || message?.type !== 'ready') return;
+      clearInterval(heartbeat);
       const unsafe = unsafeSocketDir(message.socketDir);
       if (unsafe) return fail(new Error(`the embedded database's socket directory ${unsafe}`));
       ready = true;

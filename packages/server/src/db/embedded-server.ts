@@ -13,13 +13,14 @@
 // `--initdb`: initdb leaves its WebAssembly instance resident in the process that ran it (measured:
 // this process held ~740 MB for its whole life after an initdb, ~265 MB after a plain open).
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { EmbeddedParentMessage, EmbeddedServerMessage } from './embedded-process.ts';
+import { copyCluster, usableTemplate } from './pgdata-template.ts';
 import { createPglite } from './pglite.ts';
 
 // A signal reaches this process too when it was meant for the server: Ctrl-C signals the terminal's
@@ -39,6 +40,8 @@ if (process.argv[2] === '--initdb' && process.argv[3]) {
   process.exit(0);
 }
 const pgdata = process.argv[2] ?? '';
+// --no-template: a new directory is made by initdb even where a template exists (tests of that path).
+const useTemplate = process.argv[3] !== '--no-template';
 const send = process.send?.bind(process);
 if (!pgdata || !send) {
   console.error('usage: forked with an IPC channel: embedded-server.ts <pgdata dir>');
@@ -57,18 +60,39 @@ async function initdbInChildProcess(dir: string): Promise<void> {
     if (entry.startsWith(prefix)) rmSync(path.join(parent, entry), { recursive: true, force: true });
   }
   const staging = mkdtempSync(path.join(parent, prefix));
-  await new Promise<void>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [...process.execArgv, fileURLToPath(import.meta.url), '--initdb', staging],
-      (error, _stdout, stderr) => {
-        if (error) reject(new Error(`initdb in ${dir} failed: ${stderr.trim() || error.message}`));
-        else resolve();
-      },
+  // A copy of the template the build prepared takes a fraction of initdb's seconds (ADR 17).
+  const template = useTemplate ? usableTemplate() : null;
+  let copied = false;
+  if (template) {
+    progress('copying the prepared database template');
+    // A copy that fails (the template replaced by a build meanwhile) gives way to initdb.
+    copied = await copyCluster(template, staging).then(
+      () => true,
+      () => false,
     );
-  });
+  }
+  if (!copied) {
+    rmSync(staging, { recursive: true, force: true });
+    mkdirSync(staging, { mode: 0o700 });
+    progress(`running initdb${template ? '' : ' (no prepared template: `npm run build` makes one)'}`);
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [...process.execArgv, fileURLToPath(import.meta.url), '--initdb', staging],
+        (error, _stdout, stderr) => {
+          if (error) reject(new Error(`initdb in ${dir} failed: ${stderr.trim() || error.message}`));
+          else resolve();
+        },
+      );
+    });
+  }
   if (existsSync(dir)) rmdirSync(dir); // the empty directory the server made (fails if not empty)
   renameSync(staging, dir);
+}
+
+/** Tells the server what the start is doing (it logs it: a first start can take a while). */
+function progress(step: string): void {
+  send?.({ type: 'progress', step } satisfies EmbeddedServerMessage);
 }
 
 /** A private directory (mode 0700) for the socket, with a path short enough to be kept whole. */

@@ -303,7 +303,8 @@ describe.runIf(!onPostgres)('embedded PGlite in a data directory (its own proces
   it('migrates over the socket like PostgreSQL, and keeps its data and migrations across restarts', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'orgplane-migrate-'));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const first = await openDatabase({ url: null, dataDir });
+    // initdb, not the build's template (pgdata-template.test.ts), which holds the migrations.
+    const first = await openDatabase({ url: null, dataDir, embeddedTemplate: false });
     expect(first.kind).toBe('pglite');
     // The database process created the directory (initdb) but migrates nothing itself: this
     // process applies every migration over the socket, one session behind a pool of one.

@@ -3,7 +3,7 @@
 // nothing left to do.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { MIGRATIONS_DIR } from '../package-paths.ts';
 
 /** The smallest surface both drivers offer: run a script (may hold many statements), read rows. */
 export interface ScriptRunner {
@@ -11,7 +11,6 @@ export interface ScriptRunner {
   rows<T>(query: string): Promise<T[]>;
 }
 
-const MIGRATIONS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 const LOCK_KEY = 7_240_313_001; // arbitrary, fixed: "orgplane migrations"
 
 export interface Migration {
