@@ -45,6 +45,7 @@ import pg from 'pg';
 import { markdownTable } from './markdown.ts';
 import { formatSummary, loadProfile, summariseProfile } from './profile-summary.ts';
 import type { ChildMessage, ControlCommand, MemoryReport } from './servers/control.ts';
+import { benchStartup } from './startup.ts';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const SERVER_NODE_FLAGS = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
@@ -1277,6 +1278,8 @@ function report(
 
 async function main() {
   if (settings.databaseUrl) assertLoopbackDatabase(settings.databaseUrl);
+  // Start-up time and memory (bench/startup.ts), first: before the load runs, outside their watchdog.
+  const startup = await benchStartup(settings.databaseUrl, intSetting('BENCH_STARTUP_RUNS', 5, 0, 50));
   busyAtStart = await cpuBusyShare(1000);
   if (busyAtStart !== null && busyAtStart > BUSY_SHARE) {
     process.stderr.write(
@@ -1331,7 +1334,7 @@ async function main() {
       );
   }
 
-  const text = report(measurements, baseline, [before, after], scale);
+  const text = `${report(measurements, baseline, [before, after], scale)}\n${startup.join('\n')}\n`;
   process.stdout.write(`\n${text}`);
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'latest.md'), text);
