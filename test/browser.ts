@@ -48,16 +48,16 @@ export async function isolatedContext(
   return context;
 }
 
-/** Signs in on the hosted page `page` shows and allows the consent (picking `orgName` if asked). */
+/** Signs in on the hosted page `page` shows and allows the consent (picking org `orgId` if asked). */
 export async function signInAndAllow(
   page: Page,
-  user: { email: string; password: string; orgName?: string },
+  user: { email: string; password: string; orgId?: string },
 ): Promise<void> {
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Allow' }).waitFor({ state: 'visible' });
   const picker = page.getByLabel('Organization');
-  if (user.orgName && (await picker.count()) > 0) await picker.selectOption({ label: user.orgName });
+  if (user.orgId && (await picker.count()) > 0) await picker.selectOption(user.orgId);
   await page.getByRole('button', { name: 'Allow' }).click();
 }
