@@ -477,6 +477,44 @@ describe.runIf(onPostgres)('two server processes on one PostgreSQL', () => {
     expect(delay).toBeLessThanOrEqual(LIMIT_MS);
   });
 
+  it('(i) a signing key rotated beside the nodes (the CLI) signs on B within one second; old tokens keep verifying', async () => {
+    // README: every node signs with the new key as soon as the database's notification reaches it.
+    const kidOf = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split('.')[0] as string, 'base64url').toString()).kid as string;
+    const user = await signUp(b, 'owner-i');
+    const before = kidOf(user.token);
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', CLI, 'rotate-signing-key'], {
+      env: { ...process.env, ...nodeEnv },
+      encoding: 'utf8',
+    });
+    expect(cli.status, `${cli.stdout}${cli.stderr}`).toBe(0);
+    const kid = /signing with new key (\S+);/.exec(cli.stdout)?.[1];
+    expect(kid).toBeDefined();
+    expect(kid).not.toBe(before);
+    const rotated = Date.now();
+    const signedOnB = async () => {
+      const login = await call(b, 'POST', '/api/v1/auth/login', {
+        body: { email: user.email, password: PASSWORD },
+      });
+      return kidOf(login.body.access_token);
+    };
+    let signedWith = await signedOnB();
+    while (signedWith !== kid && Date.now() - rotated < GIVE_UP_MS) {
+      await sleep(POLL_MS);
+      signedWith = await signedOnB();
+    }
+    const delay = Date.now() - rotated;
+    delays.push({ case: 'signing key rotated', ms: delay });
+    expect(signedWith).toBe(kid);
+    expect(delay).toBeLessThanOrEqual(LIMIT_MS);
+    // B publishes both keys and still accepts the token the old one signed.
+    const jwks = await call(b, 'GET', '/.well-known/jwks.json');
+    expect(jwks.body.keys.map((key: { kid: string }) => key.kid)).toEqual(
+      expect.arrayContaining([before, kid]),
+    );
+    await expectStatus(call(b, 'GET', '/api/v1/auth/whoami', { token: user.token }), 200);
+  });
+
   it('(f) the other direction too: a key revoked on B is refused on A within one second', async () => {
     const owner = await signUp(b, 'owner-f');
     const { id, key } = await createKey(b, owner.token, owner.orgId, ['read:workspaces']);

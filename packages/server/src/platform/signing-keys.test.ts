@@ -11,7 +11,7 @@ import {
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { migratedTestDatabase, onPostgres, type TestDatabase } from '../../../../test/database.ts';
 import type { Db } from '../db/schema.ts';
-import { MasterKey } from './envelope.ts';
+import { MasterKey, MasterKeyMismatchError } from './envelope.ts';
 import { SigningKeyring } from './signing-keys.ts';
 
 const ISSUER = 'https://orgplane.test';
@@ -132,8 +132,11 @@ describe('init', () => {
     }
   });
 
-  it('fails with a different master key (the sealed key cannot be opened)', async () => {
-    await expect(keyring(db, { master: new MasterKey(randomBytes(32)) }).init()).rejects.toThrow();
+  it('fails with a different master key, naming both fingerprints (the sealed key cannot be opened)', async () => {
+    const other = new MasterKey(randomBytes(32));
+    const failure = keyring(db, { master: other }).init();
+    await expect(failure).rejects.toBeInstanceOf(MasterKeyMismatchError);
+    await expect(failure).rejects.toMatchObject({ configured: other.id, sealedWith: masterKey.id });
   });
 });
 
