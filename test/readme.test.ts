@@ -102,6 +102,7 @@ describe('README.md, run as a newcomer would', () => {
     const configHome = mkdtempSync(path.join(tmpdir(), 'orgplane-readme-cli-'));
     scratch.push(configHome);
     const configDir = path.join(configHome, 'orgplane');
+    // HOST unset as in the README (every interface), so the examples' `localhost` reaches it.
     const serverEnv = { ...database.env, ORGPLANE_PLATFORM_ADMIN_EMAILS: ADMIN_EMAILS, HOST: '' };
     let server: ServerProcess | null = await startServerProcess(serverEnv);
     // The server's own default public URL (http://localhost:$PORT), the README's address.
