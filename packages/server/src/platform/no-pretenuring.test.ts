@@ -15,7 +15,8 @@ const MARK = 'orgplane-probe-starts';
 interface Probe {
   /** V8's trace from the moment the probe's own allocations start (after the module loaded). */
   trace: string;
-  /** Whether an object made by the probe's literal after its loop is in the young generation. */
+  /** Whether an object made by the probe's literal after its loop is in the young generation:
+   * always, when no site is pretenured. */
   young: boolean;
 }
 
@@ -70,9 +71,9 @@ describe(`no-pretenuring on Node ${process.versions.node}`, () => {
   it('is needed: without it V8 pretenures a site whose objects survive', () => {
     // If this starts failing after a Node upgrade, check that V8 still makes these decisions
     // before removing the module: the trace format may have changed instead.
-    const { trace, young } = probe(false);
-    expect(trace).toMatch(/=> tenure/);
-    expect(young).toBe(false);
+    // Only the trace: whether one object made after the loop lands in the old generation depends
+    // on when V8 last looked at the site (seen young on Node 24 under load, with tenure traced).
+    expect(probe(false).trace).toMatch(/=> tenure/);
   });
 
   it('stops every pretenuring decision from the moment it loads', () => {
