@@ -1,4 +1,5 @@
-// The part of autocannon's programmatic API that bench/run.ts uses (the package ships no types).
+// The part of autocannon's programmatic API that bench/run.ts and the tests use (the package ships
+// no types).
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 
@@ -20,6 +21,8 @@ declare module 'autocannon' {
     pipelining?: number;
     /** Seconds. */
     duration?: number;
+    /** Requests to send in all (instead of a duration). */
+    amount?: number;
     /** Seconds before a request counts as timed out. */
     timeout?: number;
   }
@@ -41,6 +44,7 @@ declare module 'autocannon' {
     errors: number;
     timeouts: number;
     non2xx: number;
+    '2xx': number;
     statusCodeStats: Record<string, { count: number }>;
   }
 

@@ -30,6 +30,9 @@
 //   BENCH_NODE          the Node binary every server child runs on (bare node:http, Orgplane, and so
 //                       the embedded database process Orgplane starts); default: the one running this
 //   BENCH_SERVER_NODE_FLAGS  extra Node/V8 flags for the server children only (experiments)
+//   BENCH_LOGGING       default, silent, or both (the default): each Orgplane server runs first
+//                       as `npm start` logs (LOG_LEVEL unset = info, stdout to a file), then with
+//                       LOG_LEVEL=silent (bench/logging.ts)
 //
 // Load goes only to 127.0.0.1, every run is bounded by BENCH_DURATION, and the whole run by a
 // watchdog; the output is a markdown table on stdout and in bench/results/latest.md, with each
@@ -42,6 +45,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import {
+  type CostResult,
+  type LoggingMode,
+  logFileStats,
+  loggingCosts,
+  loggingModes,
+  modeEnv,
+  modeLabel,
+  openLogFile,
+  RATIO_TARGETS,
+} from './logging.ts';
 import { markdownTable } from './markdown.ts';
 import { formatSummary, loadProfile, summariseProfile } from './profile-summary.ts';
 import type { ChildMessage, ControlCommand, MemoryReport } from './servers/control.ts';
@@ -83,6 +97,7 @@ const settings = {
   profile: flag('BENCH_PROFILE'),
   paths: selectedPaths(process.env.BENCH_PATHS, flag('BENCH_SCALE')),
   scaleRows: intSetting('BENCH_SCALE_ROWS', 1_000_000, 10_000, 10_000_000),
+  logging: loggingModes(process.env.BENCH_LOGGING),
 };
 
 function selectedPaths(raw: string | undefined, scale: boolean): PathKey[] {
@@ -103,12 +118,6 @@ const loadPaths = () => settings.paths.filter((key) => key !== 'scale');
 
 // ── targets (issue 3) ─────────────────────────────────────────────────────────────────────────
 
-/** Lowest acceptable req/s as a share of bare node:http's, same run, per path. */
-const RATIO_TARGETS: Partial<Record<PathKey, number>> = {
-  'whoami-key': 0.6,
-  'whoami-jwt': 0.5,
-  token: 0.25,
-};
 /** Scale: whoami (API key) p99 with the large table at most this multiple of the small one's. */
 const SCALE_P99_TARGET = 1.2;
 /** Scale: the server's peak RSS under that load at most this. */
@@ -212,12 +221,13 @@ class ServerChild {
     return this.child.pid;
   }
 
-  static start(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ServerChild> {
+  /** `stdout`: a file descriptor for the child's stdout (its logs), else this process's. */
+  static start(name: string, script: string, env: NodeJS.ProcessEnv, stdout?: number): Promise<ServerChild> {
     const child = fork(path.join(BENCH_DIR, 'servers', script), [], {
       execPath: SERVER_NODE,
       execArgv: [...SERVER_NODE_FLAGS, '--import', 'tsx'],
       env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', stdout ?? 'inherit', 'inherit', 'ipc'],
     });
     const kill = async () => void child.kill('SIGKILL');
     cleanups.push(kill);
@@ -296,6 +306,8 @@ interface Target {
 
 interface Measurement {
   backend: string;
+  /** Orgplane's logging configuration in this window (bare node:http logs nothing). */
+  mode?: LoggingMode;
   target: Target;
   requests: number;
   seconds: number;
@@ -675,7 +687,7 @@ function checkExchangedToken(account: Account, keyId: string, seconds: number) {
 }
 
 /** Signs up, logs in, creates the workspaces and an API key; returns the targets to measure. */
-async function prepareOrgplane(server: ServerChild): Promise<Target[]> {
+async function prepareOrgplane(server: ServerChild, mode: LoggingMode): Promise<Target[]> {
   const account = await signUp(server.url);
   const { orgId, token } = account;
   for (let i = 1; i <= WORKSPACES; i++) {
@@ -753,7 +765,7 @@ async function prepareOrgplane(server: ServerChild): Promise<Target[]> {
   return all
     .filter((target) => settings.paths.includes(target.key as PathKey))
     .map((target) => {
-      const goal = RATIO_TARGETS[target.key as PathKey];
+      const goal = RATIO_TARGETS[mode][target.key];
       return goal === undefined ? target : { ...target, goal };
     });
 }
@@ -778,18 +790,34 @@ function orgplaneEnv(dataDir: string, overrides: Record<string, string>): NodeJS
   };
 }
 
-async function benchOrgplane(backend: string, overrides: Record<string, string>): Promise<Measurement[]> {
+/** What the default-logging servers wrote to their stdout file, per backend. */
+const logVolumes: Array<{ backend: string; bytes: number; lines: number }> = [];
+
+async function benchOrgplane(
+  database: string,
+  overrides: Record<string, string>,
+  mode: LoggingMode,
+): Promise<Measurement[]> {
+  const backend = `${database} · ${modeLabel(mode)}`;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'orgplane-bench-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   process.stderr.write(`${backend}: starting…\n`);
-  const server = await ServerChild.start(backend, 'orgplane.ts', orgplaneEnv(dataDir, overrides));
+  // Default logging goes to a file (outside the data directory), as a service manager's would.
+  const logFile = path.join(dataDir, '..', `${path.basename(dataDir)}.log`);
+  const logFd = mode === 'default' ? openLogFile(logFile) : undefined;
+  const env = orgplaneEnv(dataDir, { ...overrides, ...modeEnv(mode) });
+  const server = await ServerChild.start(backend, 'orgplane.ts', env, logFd);
   try {
-    const targets = await prepareOrgplane(server);
+    const targets = await prepareOrgplane(server, mode);
     const results: Measurement[] = [];
-    for (const target of targets) results.push(await measure(backend, server, target));
+    for (const target of targets) results.push({ ...(await measure(backend, server, target)), mode });
     return results;
   } finally {
     await server.stop();
+    if (logFd !== undefined) {
+      logVolumes.push({ backend, ...logFileStats(logFile, logFd) });
+      rmSync(logFile, { force: true });
+    }
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -1205,6 +1233,14 @@ function report(
       '- **Run under the CPU profiler: throughput here is lower than without it; do not quote it.**',
     );
   }
+  lines.push(
+    `- Orgplane's logging: ${settings.logging.map((mode) => (mode === 'default' ? '"default logging" = LOG_LEVEL unset (info, one access-log line per request), the server\'s stdout to a file' : '"silent" = LOG_LEVEL=silent')).join('; then ')}; the scale run is silent`,
+  );
+  for (const volume of logVolumes) {
+    lines.push(
+      `- ${volume.backend}: the server wrote ${formatCount(volume.lines)} log lines (${formatMb(volume.bytes)} MB) to its stdout file`,
+    );
+  }
   lines.push('');
   for (const m of measurements) {
     if (m.target.key === 'bare') continue;
@@ -1233,14 +1269,31 @@ function report(
   );
   lines.push(...scaleSection(scale, baseline));
 
-  const targets = [
+  const costs = loggingCosts(
+    measurements.flatMap((m) =>
+      m.mode
+        ? [
+            {
+              backend: m.backend.replace(/ · [^·]+$/, ''),
+              mode: m.mode,
+              key: m.target.key,
+              label: m.target.label,
+              rps: m.rps,
+              clean: m.non2xx + m.errors === 0,
+            },
+          ]
+        : [],
+    ),
+  );
+  const targets: Array<TargetResult | CostResult> = [
     ...measurements.map((m) => ratioTarget(m, baseline)).filter((t): t is TargetResult => t !== null),
+    ...costs,
     ...scale.flatMap(scaleTargets),
   ];
   if (targets.length > 0) {
     lines.push(
       '',
-      '## Targets (issue 3)',
+      '## Targets (issue 3 with logging silent; issue 11 with default logging)',
       '',
       ...markdownTable(
         [
@@ -1287,14 +1340,19 @@ async function main() {
     );
   }
   const backends = 1 + (settings.databaseUrl ? 1 : 0);
+  // (Each backend's server starts once per logging mode.)
   const paths = loadPaths();
   const scaling = settings.paths.includes('scale');
-  const runs = 2 + backends * paths.length + (scaling ? backends * 2 : 0);
+  const runs = 2 + backends * settings.logging.length * paths.length + (scaling ? backends * 2 : 0);
   // Watchdog: the whole run is bounded even if a server hangs. Scale: four server start-ups,
   // 200 keys and the bulk insert per backend (about 30,000 rows a second on PGlite; see README).
   const scaleBudget = scaling ? backends * (4 * 120 + 300 + Math.ceil(settings.scaleRows / 2_000)) : 0;
   const budgetMs =
-    (runs * (settings.warmup + settings.duration + 15) + backends * 120 + scaleBudget + 60) * 1000;
+    (runs * (settings.warmup + settings.duration + 15) +
+      backends * settings.logging.length * 120 +
+      scaleBudget +
+      60) *
+    1000;
   setTimeout(() => {
     process.stderr.write(`bench: exceeded its ${Math.round(budgetMs / 1000)} s budget; stopping\n`);
     void runCleanups().finally(() => process.exit(1));
@@ -1313,10 +1371,13 @@ async function main() {
   const measurements: Measurement[] = [];
   const before = await benchBare('bare node:http');
   measurements.push(before);
-  if (paths.length > 0) measurements.push(...(await benchOrgplane('Orgplane · PGlite', {})));
-  if (url && paths.length > 0) {
+  // Each backend as `npm start` runs it (default logging) first, then silent (BENCH_LOGGING).
+  for (const mode of paths.length > 0 ? settings.logging : []) {
+    measurements.push(...(await benchOrgplane('Orgplane · PGlite', {}, mode)));
+  }
+  for (const mode of url && paths.length > 0 ? settings.logging : []) {
     await postgres(async (overrides) => {
-      measurements.push(...(await benchOrgplane('Orgplane · PostgreSQL', overrides)));
+      measurements.push(...(await benchOrgplane('Orgplane · PostgreSQL', overrides, mode)));
     });
   }
   const after = await benchBare('bare node:http (after)');

@@ -28,12 +28,16 @@ import { oauthRoutes } from './modules/oauth/routes.ts';
 import { oauthClientRoutes } from './modules/oauth-clients/routes.ts';
 import { orgRoutes } from './modules/orgs/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
+import { stdoutDestination } from './platform/log-destination.ts';
 import { AccessLogController, LazyRequestLogger, loggerOptions } from './platform/logger.ts';
 
 export interface BuildOptions {
   /** false silences logs (tests). Default: JSON logs at config.logLevel. */
   logger?: false;
-  /** Where JSON log lines go (default stdout); tests capture them to prove secrets stay out. */
+  /**
+   * Where JSON log lines go (default: stdout, buffered and bounded, platform/log-destination.ts);
+   * tests capture them to prove secrets stay out.
+   */
   logDestination?: { write(line: string): void };
 }
 
@@ -46,14 +50,9 @@ function trustProxyOption(setting: false | number | string[]) {
 }
 
 export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
+  const destination = options.logger === false ? null : (options.logDestination ?? stdoutDestination());
   const app = Fastify({
-    logger:
-      options.logger === false
-        ? false
-        : {
-            ...loggerOptions(deps.config.logLevel),
-            ...(options.logDestination ? { stream: options.logDestination } : {}),
-          },
+    logger: destination ? { ...loggerOptions(deps.config.logLevel), stream: destination } : false,
     trustProxy: trustProxyOption(deps.config.trustProxy),
     bodyLimit: 1024 * 1024,
     requestIdHeader: false,
@@ -65,7 +64,7 @@ export async function buildApp(deps: AppDeps, options: BuildOptions = {}) {
       customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true },
     },
     routerOptions: { ignoreTrailingSlash: true },
-    logController: new AccessLogController(),
+    logController: new AccessLogController(destination),
     frameworkErrors: frameworkErrorProblem,
     // A route with its own log level gets a real child at once, and so does the no-op logger of
     // `logger: false` (its child is itself); every other request a lazy one.

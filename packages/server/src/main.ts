@@ -7,6 +7,7 @@ import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import { ConfigError, loadConfig } from './config.ts';
 import { embeddedDatabaseIsNew, openDatabase } from './db/database.ts';
+import { stdoutDestination } from './platform/log-destination.ts';
 import { loggerOptions } from './platform/logger.ts';
 import { onStopSignal } from './platform/stop-signals.ts';
 
@@ -24,7 +25,7 @@ async function main() {
   // A start that takes a while says what it does before the server can log anything: creating the
   // embedded database (a template copy, or initdb when there is none: seconds, repeated with the
   // time so far), and applying migrations.
-  const startLog = pino(loggerOptions(config.logLevel));
+  const startLog = pino(loggerOptions(config.logLevel), stdoutDestination());
   if (!config.databaseUrl && embeddedDatabaseIsNew(config.dataDir)) {
     startLog.info({ dataDir: config.dataDir }, 'first start: creating the embedded database');
   }
@@ -40,8 +41,9 @@ async function main() {
   const orgplane = await startOrgplane(config, opening);
   const { app } = orgplane;
   // SIGINT and SIGTERM come through onStopSignal (an echo through npm is not a second signal).
+  // Grace 9.5 s, then at most 0.5 s to write the last log lines (log-destination.ts): 10 s in all.
   let stopSignal: NodeJS.Signals | undefined;
-  const grace = closeWithGrace({ delay: 10_000, skip: ['SIGINT', 'SIGTERM'] }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: 9_500, skip: ['SIGINT', 'SIGTERM'] }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error');
     else app.log.info({ signal: signal ?? stopSignal }, 'shutting down');
     await orgplane.close();
