@@ -62,6 +62,8 @@ interface Row {
   key: string;
   label: string;
   rps: number;
+  /** Server CPU (user + system) per request, µs: steadier than req/s on a shared machine. */
+  cpuMicros: number;
   clean: boolean;
 }
 
@@ -85,7 +87,7 @@ export function loggingCosts(rows: Row[]): CostResult[] {
       backend: on.backend,
       what: `${on.label}: cost of default logging (1 − req/s ÷ silent req/s)`,
       goal: `≤ ${Math.round(LOGGING_COST_TARGET * 100)}%`,
-      measured: `${(cost * 100).toFixed(1)}%`,
+      measured: `${(cost * 100).toFixed(1)}% (CPU ${on.cpuMicros.toFixed(1)} vs ${off.cpuMicros.toFixed(1)} µs/req)`,
       pass: cost <= LOGGING_COST_TARGET && on.clean && off.clean,
     });
   }

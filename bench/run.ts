@@ -1279,6 +1279,7 @@ function report(
               key: m.target.key,
               label: m.target.label,
               rps: m.rps,
+              cpuMicros: m.serverCpuMicrosPerRequest,
               clean: m.non2xx + m.errors === 0,
             },
           ]
