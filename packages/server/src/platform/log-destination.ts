@@ -43,8 +43,11 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 export class LogDestination {
   private pending: string[] = [];
   private pendingLength = 0;
-  /** The unwritten rest of a batch that was only partly written. */
-  private head: Buffer | null = null;
+  /**
+   * The batch being written: a string (written as is: Node encodes it without a Buffer of ours),
+   * or, after a partial write, the unwritten rest of its bytes.
+   */
+  private head: string | Buffer | null = null;
   private timer: NodeJS.Timeout | undefined;
   /** Set after EAGAIN: wait for the timer instead of trying again on every line. */
   private stalled = false;
@@ -90,13 +93,15 @@ export class LogDestination {
       if (!this.head) this.head = this.takeBatch();
       let written: number;
       try {
-        written = writeSync(this.fd, this.head);
+        const head = this.head;
+        written = typeof head === 'string' ? writeSync(this.fd, head) : writeSync(this.fd, head);
       } catch (error) {
         this.failed(error);
         break;
       }
-      if (written < this.head.length) {
-        this.head = this.head.subarray(written);
+      const length = typeof this.head === 'string' ? Buffer.byteLength(this.head) : this.head.length;
+      if (written < length) {
+        this.head = (typeof this.head === 'string' ? Buffer.from(this.head) : this.head).subarray(written);
         this.stalled = true;
         break;
       }
@@ -133,10 +138,10 @@ export class LogDestination {
     return text;
   }
 
-  private takeBatch(): Buffer {
+  private takeBatch(): string {
     // Lines dropped after everything that waits: say so after it.
     if (this.droppedSinceNotice > 0) this.pending.push(this.notice());
-    const batch = Buffer.from(this.pending.join(''));
+    const batch = this.pending.join('');
     this.pending = [];
     this.pendingLength = 0;
     return batch;
