@@ -89,19 +89,22 @@ if (process.argv[2] === 'child') {
     '| destination | CPU µs/line (all threads) | main thread wall µs/line | peak RSS MB | bytes written |',
   );
   console.log('|---|---:|---:|---:|---:|');
-  for (let round = 0; round < 2; round++) {
-    for (const [i, name] of CANDIDATES.entries()) {
-      const file = path.join(dir, `${round}-${i}.log`);
-      const out = execFileSync(
-        process.execPath,
-        ['--import', 'tsx', import.meta.filename, 'child', String(i), file],
-        { encoding: 'utf8' },
-      );
-      const r = JSON.parse(out);
-      console.log(
-        `| ${name} | ${r.cpu.toFixed(2)} | ${r.wall.toFixed(2)} | ${r.rss.toFixed(0)} | ${statSync(file).size.toLocaleString('en-US')} |`,
-      );
+  try {
+    for (let round = 0; round < 2; round++) {
+      for (const [i, name] of CANDIDATES.entries()) {
+        const file = path.join(dir, `${round}-${i}.log`);
+        const out = execFileSync(
+          process.execPath,
+          ['--import', 'tsx', import.meta.filename, 'child', String(i), file],
+          { encoding: 'utf8' },
+        );
+        const r = JSON.parse(out);
+        console.log(
+          `| ${name} | ${r.cpu.toFixed(2)} | ${r.wall.toFixed(2)} | ${r.rss.toFixed(0)} | ${statSync(file).size.toLocaleString('en-US')} |`,
+        );
+      }
     }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  rmSync(dir, { recursive: true, force: true });
 }
