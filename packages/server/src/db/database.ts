@@ -144,7 +144,7 @@ async function openEmbedded(dataDir: string, options: DatabaseOptions): Promise<
     max: 1,
     idleTimeoutMillis: 0,
     // Never TLS on a local socket (PGSSLMODE in the environment would otherwise make pg ask for it,
-    // which pglite-socket cannot answer), and never wait for ever for the one connection.
+    // which the embedded wire server does not offer), and never wait for ever for the one connection.
     ssl: false,
     connectionTimeoutMillis: 10_000,
     onConnect: feed.listenOn,

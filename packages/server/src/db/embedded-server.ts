@@ -13,24 +13,15 @@
 // `--initdb`: initdb leaves its WebAssembly instance resident in the process that ran it (measured:
 // this process held ~740 MB for its whole life after an initdb, ~265 MB after a plain open).
 import { execFile } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { EmbeddedParentMessage, EmbeddedServerMessage } from './embedded-process.ts';
 import { copyCluster, usableTemplate } from './pgdata-template.ts';
 import { createPglite } from './pglite.ts';
+import { PgliteWireServer } from './wire-server.ts';
 
 // A signal reaches this process too when it was meant for the server: Ctrl-C signals the terminal's
 // whole process group, systemd signals the whole service. The server then still finishes its
@@ -117,7 +108,7 @@ function socketDirectory(): string {
 }
 
 let db: PGlite | undefined;
-let server: PGLiteSocketServer | undefined;
+let server: PgliteWireServer | undefined;
 let socketDir: string | undefined;
 
 async function start(): Promise<void> {
@@ -125,24 +116,28 @@ async function start(): Promise<void> {
   db = await createPglite(pgdata);
   // mkdtemp creates the directory with mode 0700; the socket itself is made owner-only as well.
   socketDir = socketDirectory();
-  const socket = path.join(socketDir, '.s.PGSQL.5432');
-  // One connection: PGlite is a single session, a second client would share its transactions.
-  const listening = new PGLiteSocketServer({ db, path: socket, maxConnections: 1 });
-  server = listening;
-  // pglite-socket's start() never settles when listen fails (EADDRINUSE, EACCES): its error event does.
-  await new Promise<void>((resolve, reject) => {
-    listening.addEventListener('error', (event) => reject((event as CustomEvent).detail), { once: true });
-    listening.start().then(resolve, reject);
+  // One client: PGlite is a single session; the wire server resets it between clients (ADR 18).
+  server = new PgliteWireServer({
+    db,
+    path: path.join(socketDir, '.s.PGSQL.5432'),
+    onFatal: (error) => {
+      // Not an SQL error: PGlite itself failed, and nothing it answers can be trusted any more.
+      // Exiting makes the server fail loudly too, so a supervisor restarts both (embedded-process.ts).
+      console.error('orgplane: the embedded database failed:', error);
+      exitCode = 1;
+      void stop(starting);
+    },
   });
-  chmodSync(socket, 0o600);
+  await server.start();
 }
 
 let stopping = false;
+let exitCode = 0;
 /** Waits for the start to settle (never leaves a half-created directory), closes, exits. */
 async function stop(starting: Promise<void>): Promise<void> {
   if (stopping) return;
   stopping = true;
-  let code = 0;
+  let code = exitCode;
   await starting.catch(() => undefined);
   try {
     await server?.stop();

@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { migratedTestDatabase, onPostgres, type TestDatabase } from '../../../..
 import { type OpenDatabase, openDatabase } from '../db/database.ts';
 import { LastUsedRecorder } from '../db/last-used.ts';
 import type { Db } from '../db/schema.ts';
+import { PgliteWireServer } from '../db/wire-server.ts';
 import {
   CHANGES_CHANNEL,
   type ChangeFeed,
@@ -177,7 +177,7 @@ describe('InProcessChangeFeed (PGlite)', () => {
 
 describe('SessionChangeFeed (a pool of one connection to a PGlite socket)', () => {
   let lite: PGlite;
-  let server: PGLiteSocketServer;
+  let server: PgliteWireServer;
   let pool: pg.Pool;
   let feed: SessionChangeFeed;
   let socketDir: string;
@@ -186,7 +186,11 @@ describe('SessionChangeFeed (a pool of one connection to a PGlite socket)', () =
   const notify = (payload: string, channel = CHANGES_CHANNEL) =>
     pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
   const serve = async () => {
-    server = new PGLiteSocketServer({ db: lite, path: path.join(socketDir, '.s.PGSQL.5432') });
+    server = new PgliteWireServer({
+      db: lite,
+      path: path.join(socketDir, '.s.PGSQL.5432'),
+      onFatal: (error) => errors.push(error),
+    });
     await server.start();
   };
 
