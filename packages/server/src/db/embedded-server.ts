@@ -116,7 +116,7 @@ async function start(): Promise<void> {
   db = await createPglite(pgdata);
   // mkdtemp creates the directory with mode 0700; the socket itself is made owner-only as well.
   socketDir = socketDirectory();
-  // One client: PGlite is a single session; the wire server resets it between clients (ADR 18).
+  // One client: PGlite is a single session; the wire server resets it between clients (ADR 19).
   server = new PgliteWireServer({
     db,
     path: path.join(socketDir, '.s.PGSQL.5432'),

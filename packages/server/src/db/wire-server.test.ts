@@ -1,4 +1,4 @@
-// The embedded database's wire server answers the PostgreSQL protocol as PostgreSQL does (ADR 18).
+// The embedded database's wire server answers the PostgreSQL protocol as PostgreSQL does (ADR 19).
 // The transcripts below are PostgreSQL's: in the `postgres` project every one of them also runs
 // against the real server, so an expectation here cannot drift from what PostgreSQL sends.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,7 +1,7 @@
-// Serves one PGlite session over the PostgreSQL wire protocol on a unix socket (ADR 18), so the
+// Serves one PGlite session over the PostgreSQL wire protocol on a unix socket (ADR 19), so the
 // server reaches the embedded database through `pg` exactly as it reaches PostgreSQL.
 //
-// Replaces @electric-sql/pglite-socket, which desynchronised the protocol (ADR 18): it handed PGlite
+// Replaces @electric-sql/pglite-socket, which desynchronised the protocol (ADR 19): it handed PGlite
 // one frontend message at a time, and PGlite ends every call that raised an error with
 // ReadyForQuery. PostgreSQL, after an error in an extended-query message (Parse, Bind, Describe,
 // Execute, Close), sends no ReadyForQuery until the client's Sync. The extra one reached `pg` as the
