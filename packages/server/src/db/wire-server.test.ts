@@ -243,6 +243,18 @@ describe('the embedded wire server', () => {
     expect(third.client.closed).toBe(true);
   });
 
+  it('shrugs off a waiting client that vanishes: the one it waited for goes on', async () => {
+    const first = await open(targets[0]!);
+    const { connect } = await import('node:net');
+    const waiting = connect(socketPath);
+    await new Promise((r) => waiting.once('connect', r));
+    waiting.destroy(); // gone without a word, while it waits for the session
+    await new Promise((r) => setTimeout(r, 100));
+    first.write(fe.query('SELECT 1'));
+    expect(shape(await first.untilReady(1))).toEqual(['T', 'D', 'C', 'ZI']);
+    expect(fatal).toEqual([]);
+  });
+
   it('refuses a message with an impossible length instead of waiting for it', async () => {
     const client = await open(targets[0]!);
     client.write(Buffer.from([0x51, 0, 0, 0, 2])); // a Query whose length is shorter than itself

@@ -15,7 +15,7 @@
 //    Query, FunctionCall or Flush goes to PGlite in one call (which is also cheaper than one call
 //    per message).
 //  - ReadyForQuery is passed on only where PostgreSQL sends one — at the end of the answer to a
-//    Sync, a Query, a FunctionCall or the startup — and dropped everywhere else.
+//    Sync, a Query, a FunctionCall, a COPY's end or the startup — and dropped everywhere else.
 //  - One client at a time (PGlite is one session). Another one waits until the current one has
 //    gone (a pool replacing a broken connection may connect before the old one's close is seen
 //    here), or is refused with PostgreSQL's "too many clients" error after a while. When a client
@@ -36,8 +36,11 @@ const GSSENC_REQUEST = 80_877_104;
 const MAX_MESSAGE_LENGTH = 0x3fff_ffff;
 
 const READY_FOR_QUERY = 0x5a; // 'Z'
-/** Frontend messages PostgreSQL answers with ReadyForQuery: Sync, Query, FunctionCall. */
-const ENDS_WITH_READY = new Set([0x53, 0x51, 0x46]); // 'S' 'Q' 'F'
+/**
+ * Frontend messages PostgreSQL may answer with ReadyForQuery: Sync, Query, FunctionCall, and
+ * CopyDone/CopyFail (which end a COPY started by a Query).
+ */
+const ENDS_WITH_READY = new Set([0x53, 0x51, 0x46, 0x63, 0x66]); // 'S' 'Q' 'F' 'c' 'f'
 const FLUSH = 0x48; // 'H'
 const TERMINATE = 0x58; // 'X'
 
@@ -99,6 +102,8 @@ export class PgliteWireServer {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
+    // A client that vanishes while it waits (or while it is refused) must not crash this process.
+    socket.on('error', () => undefined);
     if (this.failed) {
       refuse(socket, 'XX000', 'the embedded database failed; it is being restarted');
       return;
