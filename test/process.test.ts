@@ -285,6 +285,18 @@ const openFiles = (pid: number) =>
     }
   });
 
+/** Paths of the unix sockets `pid` has open (its socket:[inode]s looked up in /proc/net/unix). */
+function unixSocketPaths(pid: number): string[] {
+  const inodes = new Set(openFiles(pid).map((file) => /^socket:\[(\d+)\]$/.exec(file)?.[1]));
+  return readFileSync('/proc/net/unix', 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => inodes.has(fields[6]) && fields[7])
+    .map((fields) => fields[7] as string);
+}
+
 /** Inodes of the TCP sockets listening on this machine (state 0A in /proc/net/tcp and tcp6). */
 function tcpListenerInodes(): Set<string> {
   const inodes = new Set<string>();
@@ -447,11 +459,15 @@ describe.runIf(!onPostgres && existsSync('/proc/self/fd'))('the embedded databas
     // Nothing was created in the long TMPDIR (a truncated path would land beside the private
     // directory); the socket lives in a private directory under /tmp instead.
     expect(readdirSync(longTmp).filter((name) => name.startsWith('orgplane-db-'))).toEqual([]);
-    const created = readdirSync('/tmp').filter(
-      (name) => name.startsWith('orgplane-db-') && !before.has(name),
-    );
-    expect(created).toHaveLength(1);
-    const socketDir = path.join('/tmp', created[0]!);
+    // The directory is the one this node's database process listens in: other test runs on the
+    // machine (CI runs two Node lines side by side) make theirs in /tmp at the same time.
+    const server = node.child.pid as number;
+    const database = childProcesses(server).find((child) => /embedded-server\.(ts|js)/.test(child.args));
+    const socketPath = unixSocketPaths(database!.pid).find((file) => file.endsWith('/.s.PGSQL.5432'));
+    const socketDir = path.dirname(socketPath ?? '');
+    expect(path.dirname(socketDir)).toBe('/tmp');
+    expect(path.basename(socketDir)).toMatch(/^orgplane-db-/);
+    expect(before.has(path.basename(socketDir))).toBe(false);
     expect(statSync(socketDir).mode & 0o777).toBe(0o700);
     const socket = statSync(path.join(socketDir, '.s.PGSQL.5432'));
     expect(socket.isSocket()).toBe(true);
