@@ -8,7 +8,7 @@
 //
 // Each case is started several times and reported as min / median / max: on a shared machine a
 // start's wall time is mostly other processes' CPU, so the spread says how noisy the figures are.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { childProcesses } from '../test/server-process.ts';
 import { markdownTable } from './markdown.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,21 +41,6 @@ function freePort(): Promise<number> {
 
 const rssMb = (pid: number) =>
   Math.round((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024) / 1e6);
-
-function childPids(pid: number): { pid: number; args: string }[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
-  } catch {} // none
-  return out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [, id, args] = /^\s*(\d+)\s+(.*)$/.exec(line) ?? [];
-      return { pid: Number(id), args: args ?? '' };
-    });
-}
 
 async function startOnce(env: Record<string, string>): Promise<Start> {
   const port = await freePort();
@@ -81,8 +67,8 @@ async function startOnce(env: Record<string, string>): Promise<Start> {
       if (ok) readyMs = performance.now() - started;
       else await new Promise((r) => setTimeout(r, 20));
     }
-    const server = childPids(npm.pid as number)[0]?.pid as number;
-    const database = childPids(server).find((child) => /embedded-server\.(js|ts)/.test(child.args));
+    const server = childProcesses(npm.pid as number)[0]?.pid as number;
+    const database = childProcesses(server).find((child) => /embedded-server\.(js|ts)/.test(child.args));
     // The log is written asynchronously (buffered): its line may come a moment after /readyz.
     for (let wait = 0; wait < 50 && !output.includes('"startupMs"'); wait++) {
       await new Promise((r) => setTimeout(r, 20));

@@ -10,13 +10,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../packages/server/src/modules/auth/service.ts';
-import {
-  addMember,
-  newUser,
-  PASSWORD,
-  startTestServer,
-  type TestUser,
-} from './harness.ts';
+import { addMember, newUser, PASSWORD, startTestServer, type TestUser } from './harness.ts';
 import {
   isUuidSchema,
   type JsonSchema,

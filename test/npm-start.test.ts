@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres } from './harness.ts';
-import { CLI_ARGS, freePort, REPO_ROOT } from './server-process.ts';
+import { CLI_ARGS, childProcesses, freePort, REPO_ROOT } from './server-process.ts';
 
 const dirs: string[] = [];
 const groups: number[] = [];
@@ -63,21 +63,6 @@ async function npmStart(dataDir: string): Promise<NpmStart> {
   throw new Error(`npm start did not become ready:\n${output}`);
 }
 
-function childrenOf(pid: number): { pid: number; args: string }[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
-  } catch {} // none
-  return out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [, id, args] = /^\s*(\d+)\s+(.*)$/.exec(line) ?? [];
-      return { pid: Number(id), args: args ?? '' };
-    });
-}
-
 const running = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -96,10 +81,10 @@ const portFree = (port: number) =>
 
 /** The server under npm (npm execs node on the launcher: npm's only child) and its database process. */
 function serverAndDatabase(npm: ChildProcess): { server: number; database: number } {
-  const [server, ...others] = childrenOf(npm.pid as number);
+  const [server, ...others] = childProcesses(npm.pid as number);
   expect(others).toEqual([]);
   expect(server?.args).toMatch(/launch\.mjs main$/);
-  const database = childrenOf(server!.pid).find((child) => /embedded-server\.js/.test(child.args));
+  const database = childProcesses(server!.pid).find((child) => /embedded-server\.js/.test(child.args));
   expect(database, 'the compiled database process').toBeDefined();
   return { server: server!.pid, database: database!.pid };
 }

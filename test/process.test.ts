@@ -2,7 +2,7 @@
 // Data survives a restart, SIGTERM lets in-flight requests finish, bad config fails clearly, two
 // nodes starting together on one PostgreSQL both come up on one schema, and the embedded database
 // runs in a process of its own that follows the server out.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
@@ -22,7 +22,14 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { onPostgres, PASSWORD } from './harness.ts';
-import { CLI_ARGS, freePort, killStartedServers, SERVER_ARGS, startServerProcess } from './server-process.ts';
+import {
+  CLI_ARGS,
+  childProcesses,
+  freePort,
+  killStartedServers,
+  SERVER_ARGS,
+  startServerProcess,
+} from './server-process.ts';
 
 const dirs: string[] = [];
 
@@ -239,22 +246,6 @@ describe('the server process', () => {
 });
 
 // ── the embedded database's own process ─────────────────────────────────────────────────────────
-
-/** The processes whose parent is `pid`, with their command lines. */
-function childProcesses(pid: number): { pid: number; args: string }[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
-  } catch {} // ps exits 1 when there are none
-  return out
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [, id, args] = /^\s*(\d+)\s+(.*)$/.exec(line) ?? [];
-      return { pid: Number(id), args: args ?? '' };
-    });
-}
 
 function isRunning(pid: number): boolean {
   try {

@@ -1,7 +1,7 @@
 // The server and the `orgplane` CLI as real child processes, started the way the README starts
 // them. How `npm start` / `npm run orgplane` launch the code is written down here once: a change
 // to that (a build step, a launcher) is made in this file, not in every suite.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -168,4 +168,20 @@ async function adminQuery(url: string, query: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** The processes whose parent is `pid`, with their command lines (Linux `ps`). */
+export function childProcesses(pid: number): { pid: number; args: string }[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['--ppid', String(pid), '-o', 'pid=,args='], { encoding: 'utf8' });
+  } catch {} // ps exits 1 when there are none
+  return out
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [, id, args] = /^\s*(\d+)\s+(.*)$/.exec(line) ?? [];
+      return { pid: Number(id), args: args ?? '' };
+    });
 }
