@@ -42,12 +42,23 @@ function freePort(): Promise<number> {
 const rssMb = (pid: number) =>
   Math.round((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024) / 1e6);
 
+/** With BENCH_NODE, npm start (npm, its script, the server) runs on that Node, like the servers of run.ts. */
+const nodeOnPath = () =>
+  process.env.BENCH_NODE ? { PATH: `${path.dirname(process.env.BENCH_NODE)}:${process.env.PATH}` } : {};
+
 async function startOnce(env: Record<string, string>): Promise<Start> {
   const port = await freePort();
   const started = performance.now();
   const npm: ChildProcess = spawn('npm', ['start'], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      ...env,
+      ...nodeOnPath(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
