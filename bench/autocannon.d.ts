@@ -1,5 +1,5 @@
-// The part of autocannon's programmatic API that bench/run.ts and the tests use (the package ships
-// no types).
+// The part of autocannon's programmatic API that bench/measure.ts and the tests use (the package
+// ships no types).
 declare module 'autocannon' {
   import type { EventEmitter } from 'node:events';
 

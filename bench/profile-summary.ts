@@ -7,7 +7,7 @@
 // A layer gets the time of its own frames *and* of the node-core or native frames it called (a
 // WebCrypto job started by jose counts as JWT, PGlite's fstat calls as PGlite); socket writes are
 // split by who they go to (the HTTP client or PostgreSQL). With a `<profile>.json` beside the
-// profile (run.ts writes one: `{"requests": N}`), times are also given per request.
+// profile (measure.ts writes one: `{"requests": N}`), times are also given per request.
 //
 // The profiler samples the main thread's stack on a wall-clock timer: time the thread spent
 // descheduled (in a syscall that woke another process or thread, on a busy machine) is charged to
@@ -250,7 +250,7 @@ export function formatSummary(title: string, summary: ProfileSummary, top = 15):
   return lines.join('\n');
 }
 
-/** Reads a profile and, if run.ts left one beside it, its `{ "requests": N }` sidecar. */
+/** Reads a profile and, if measure.ts left one beside it, its `{ "requests": N }` sidecar. */
 export function loadProfile(file: string): { profile: CpuProfile; requests: number | null } {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const sidecar = file.replace(/\.cpuprofile$/, '.json');

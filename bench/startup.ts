@@ -42,7 +42,7 @@ function freePort(): Promise<number> {
 const rssMb = (pid: number) =>
   Math.round((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024) / 1e6);
 
-/** With BENCH_NODE, npm start (npm, its script, the server) runs on that Node, like the servers of run.ts. */
+/** With BENCH_NODE, npm start (npm, its script, the server) runs on that Node, like server-child.ts's. */
 const nodeOnPath = () =>
   process.env.BENCH_NODE ? { PATH: `${path.dirname(process.env.BENCH_NODE)}:${process.env.PATH}` } : {};
 

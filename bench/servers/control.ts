@@ -1,6 +1,7 @@
-// The IPC side of a benchmark server child: bench/run.ts asks it for its CPU usage and memory, to
-// start and stop a V8 CPU profile around one measured run, and to stop; a server may answer commands
-// of its own (orgplane.ts: bulk inserts over its database handle). Children exit when the parent goes.
+// The IPC side of a benchmark server child: the load generator (bench/run.ts and its modules) asks
+// it for its CPU usage and memory, to start and stop a V8 CPU profile around one measured run, and
+// to stop; a server may answer commands of its own (orgplane.ts: bulk inserts over its database
+// handle). Children exit when the parent goes.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 

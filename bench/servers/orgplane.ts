@@ -1,6 +1,6 @@
 // Orgplane as production runs it (same startOrgplane, config from the environment: LOG_LEVEL unset
 // with stdout to a file, then LOG_LEVEL=silent; bench/logging.ts), listening on 127.0.0.1 on a
-// free port. bench/run.ts sets the environment:
+// free port. bench/backends.ts sets the environment:
 // embedded PGlite in ORGPLANE_DATA_DIR, or DATABASE_URL with BENCH_SCHEMA (a schema it created).
 //
 // One command of its own over the control channel: `bulk-api-keys`, for the scale run. It inserts
