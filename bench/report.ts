@@ -1,6 +1,6 @@
 // The markdown report: the environment (machine, Node lines, how busy it was), the baseline and its
 // drift, one line and one table row per measured path, the scale section, the targets with PASS or
-// FAIL, and the CPU profiles' summaries. printed on stdout and written to bench/results/latest.md.
+// FAIL, and the CPU profiles' summaries; printed on stdout and written to bench/results/latest.md.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
