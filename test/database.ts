@@ -69,7 +69,8 @@ export async function migratedTestDatabase(): Promise<{ test: TestDatabase; data
   }
 }
 
-async function adminQuery(url: string, query: string): Promise<void> {
+/** Runs one statement on its own connection (creating and dropping test schemas). */
+export async function adminQuery(url: string, query: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { adminQuery } from './database.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 export const SERVER_MAIN = path.join(REPO_ROOT, 'packages/server/src/main.ts');
@@ -158,16 +158,6 @@ export async function processDatabase(): Promise<ProcessDatabase> {
       await adminQuery(base, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     },
   };
-}
-
-async function adminQuery(url: string, query: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(query);
-  } finally {
-    await client.end();
-  }
 }
 
 /** The processes whose parent is `pid`, with their command lines (Linux `ps`). */
