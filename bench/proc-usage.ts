@@ -11,15 +11,15 @@ export const loadAtStart = os.loadavg()[0] ?? 0;
 /** Share of all cores busy during one second before the run; above this, figures are suspect. */
 export const BUSY_SHARE = 0.2;
 
+/** The whole machine's CPU counters in clock ticks: the `cpu` line of /proc/stat (throws off Linux). */
+function machineCpuFields(): number[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+}
+
 /** Busy share of all cores over `ms` (Linux /proc/stat), or null where that cannot be read. */
 export async function cpuBusyShare(ms: number): Promise<number | null> {
   const sample = () => {
-    const fields = readFileSync('/proc/stat', 'utf8')
-      .split('\n')[0]!
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
+    const fields = machineCpuFields();
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0); // idle + iowait
     return { idle, total: fields.reduce((sum, value) => sum + value, 0) };
   };
@@ -123,12 +123,7 @@ export function postgresCpuMicros(): number | null {
 /** User+system CPU time of the whole machine in µs (Linux /proc/stat), or null when unreadable. */
 export function machineCpuMicros(): number | null {
   try {
-    const fields = readFileSync('/proc/stat', 'utf8')
-      .split('\n')[0]!
-      .trim()
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
+    const fields = machineCpuFields();
     return (((fields[0] ?? 0) + (fields[1] ?? 0) + (fields[2] ?? 0)) * 1e6) / CLOCK_TICKS; // user, nice, system
   } catch {
     return null;

@@ -74,12 +74,10 @@ function measurementRow(m: Measurement, baseline: number): string[] {
     percent(m.serverCpuShare),
     formatMicros(m.databaseCpuMicrosPerRequest),
     percent(m.loadgenCpuShare),
-    m.otherCpuShare === null
-      ? '—'
-      : `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`,
+    otherCpuCell(m),
     formatMb(m.peakRss),
     formatMb(m.databasePeakRss),
-    m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
+    failuresCell(m),
   ];
 }
 
@@ -124,12 +122,10 @@ function scaleSection(results: ScaleResult[], baseline: number): string[] {
       `${formatMs(firstUse.p50)} / ${formatMs(firstUse.p99)}`,
       serverCpuCell(m),
       formatMicros(m.databaseCpuMicrosPerRequest),
-      m.otherCpuShare === null
-        ? '—'
-        : `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`,
+      otherCpuCell(m),
       formatMb(m.peakRss),
       formatMb(m.databasePeakRss),
-      m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0',
+      failuresCell(m),
     ]),
   );
   lines.push(
@@ -287,4 +283,15 @@ export function report(
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Other processes' CPU share in a window, flagged when it disturbs the figures. */
+function otherCpuCell(m: Measurement): string {
+  if (m.otherCpuShare === null) return '—';
+  return `${m.otherCpuShare > OTHER_CPU_WARNING ? '⚠ ' : ''}${percent(m.otherCpuShare)}`;
+}
+
+/** Non-2xx answers and transport errors under load, flagged when there were any. */
+function failuresCell(m: Measurement): string {
+  return m.non2xx + m.errors > 0 ? `⚠ ${m.non2xx} / ${m.errors}` : '0 / 0';
 }

@@ -82,6 +82,8 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.end()));
 });
 const NUL = Buffer.from([0x61, 0x00, 0x62]); // "a\0b": PostgreSQL refuses it as text (22021)
+/** PostgreSQL's answer to one good statement sent as pg sends it (Parse, Bind, Describe, Execute, Sync). */
+const ANSWERED = ['1', '2', 'T', 'D', 'C', 'ZI'];
 
 describe.each(targets)('the wire protocol on $name', (target) => {
   it('answers an error in Bind with one ReadyForQuery, at the Sync, and the next query gets its own answer', async () => {
@@ -92,7 +94,7 @@ describe.each(targets)('the wire protocol on $name', (target) => {
     expect(errorCodes(failed)).toEqual(['22021']);
     client.write(fe.extended('SELECT $1::text AS next', ['mine']));
     const next = await client.untilReady(1);
-    expect(shape(next)).toEqual(['1', '2', 'T', 'D', 'C', 'ZI']);
+    expect(shape(next)).toEqual(ANSWERED);
     expect(firstColumns(next)).toEqual(['mine']);
     await client.end();
   });
@@ -121,23 +123,7 @@ describe.each(targets)('the wire protocol on $name', (target) => {
       ]),
     );
     const answers = await client.untilReady(3);
-    expect(shape(answers)).toEqual([
-      '1',
-      '2',
-      'T',
-      'D',
-      'C',
-      'ZI',
-      '1',
-      'E',
-      'ZI',
-      '1',
-      '2',
-      'T',
-      'D',
-      'C',
-      'ZI',
-    ]);
+    expect(shape(answers)).toEqual([...ANSWERED, '1', 'E', 'ZI', ...ANSWERED]);
     expect(firstColumns(answers)).toEqual(['first', 'third']);
     await client.end();
   });
@@ -201,7 +187,7 @@ describe.each(targets)('the wire protocol on $name', (target) => {
       fe.extended("SELECT concat_ws(',', pg_try_advisory_lock(4242), current_setting('application_name'))"),
     );
     const answer = await second.untilReady(1);
-    expect(shape(answer)).toEqual(['1', '2', 'T', 'D', 'C', 'ZI']);
+    expect(shape(answer)).toEqual(ANSWERED);
     expect(firstColumns(answer)).toEqual(['t,']); // the lock is free, the setting back to ''
     second.write(fe.query('EXECUTE stale'));
     expect(errorCodes(await second.untilReady(1))).toEqual(['26000']); // no such prepared statement
